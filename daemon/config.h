@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * config: the configuration file, parsed through one table of keys.
+ *
+ * Every key the daemon knows is declared once in config.c's table, with its
+ * type, default, bounds and the field it fills; llmproxyd.conf(5) documents
+ * that same table.  Loading either returns a complete, validated struct
+ * config or fails with a message naming the file, the line and the key.
+ * Provider keys are resolved here (api_key_env / api_key_file) so that a
+ * missing key is a configuration error, not a runtime surprise.  This module
+ * includes no libevent header and never reads the clock.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+enum provider_type {
+	PROVIDER_PROXY,			/* forwards to base_url */
+	PROVIDER_SIMULATED		/* answers locally (sim.c) */
+};
+
+enum dialect {
+	DIALECT_OPENAI,
+	DIALECT_ANTHROPIC
+};
+
+enum provider_auth {
+	AUTH_BEARER,			/* Authorization: Bearer KEY */
+	AUTH_X_API_KEY,			/* x-api-key: KEY */
+	AUTH_NONE
+};
+
+enum log_level {
+	LOG_LEVEL_ERROR,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG
+};
+
+/* One provider block.  Plain data: every string is owned by the config. */
+struct provider_config {
+	char			*name;		/* URL prefix: /<name>/... */
+	int			 line;		/* where the block starts */
+	enum provider_type	 type;
+	char			*base_url;	/* no trailing slash */
+	enum dialect		 dialect;
+	enum provider_auth	 auth;
+	char			*api_key_env;
+	char			*api_key_file;
+	char			*api_key;	/* resolved; never logged */
+	char			*ca_file;	/* NULL: system store */
+	long long		 requests_per_minute;	/* 0 = unlimited */
+	long long		 tokens_per_minute;	/* 0 = unlimited */
+	long long		 burst;
+	long long		 default_max_tokens;
+	int			 stream_include_usage;
+	long long		 max_concurrent;	/* 0 = unlimited */
+	long long		 queue_max;
+	double			 queue_timeout;		/* seconds */
+	long long		 retries;
+	double			 connect_timeout;	/* seconds */
+	double			 first_byte_timeout;	/* seconds */
+	double			 idle_timeout;		/* seconds */
+	double			 latency;	/* simulated: before 1st byte */
+	double			 tokens_per_second;	/* simulated */
+};
+
+/* A whole configuration.  Plain data: every string is owned by it. */
+struct config {
+	char			*path;
+	char			**listen;	/* "ADDR:PORT", "[V6]:PORT" */
+	size_t			 nlisten;
+	char			*default_provider;	/* NULL: none */
+	char			**client_tokens;	/* never logged */
+	size_t			 nclient_tokens;
+	long long		 max_body_size;		/* bytes */
+	double			 shutdown_timeout;	/* seconds */
+	enum log_level		 log_level;
+	char			**allowed_hosts;
+	size_t			 nallowed_hosts;
+	char			**allowed_origins;
+	size_t			 nallowed_origins;
+	long long		 max_connections;
+	double			 header_timeout;	/* seconds */
+	double			 body_timeout;		/* seconds */
+	double			 keepalive_timeout;	/* seconds */
+	struct provider_config	*providers;
+	size_t			 nproviders;
+};
+
+/* Load path; on error return NULL and set *cause ("path:line: why"). */
+struct config	*config_load(const char *path, char **cause);
+/* Load from text, naming it name in messages (tests, fuzzing). */
+struct config	*config_load_string(const char *text, const char *name,
+		    char **cause);
+/* Free cf and everything it owns; accepts NULL. */
+void		 config_free(struct config *cf);
+/* Find the provider called name (len bytes, not NUL-terminated). */
+const struct provider_config *config_find_provider(const struct config *cf,
+		    const char *name, size_t len);
+/* Write the key table as reference documentation (man page source). */
+void		 config_write_reference(FILE *f);
+/* Name of a log level ("info"), of a dialect ("openai"). */
+const char	*config_log_level_name(enum log_level level);
+const char	*config_dialect_name(enum dialect d);
+
+#endif /* CONFIG_H */

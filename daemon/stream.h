@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * stream: one client request to a provider, from arrival to its last byte.
+ *
+ * It starts the upstream transfer, forwards the status and headers (minus
+ * hop-by-hop fields, plus the x-llmproxy-* ones) when they arrive and body
+ * bytes as they come, pauses the upstream while the client lags, runs the
+ * first-byte and idle deadlines, and ends in exactly one place whatever
+ * happens: success, upstream failure, deadline, or the client leaving.
+ */
+#ifndef STREAM_H
+#define STREAM_H
+
+#include <sys/time.h>
+
+struct event_base;
+struct evhttp_request;
+struct provider_config;
+struct upstream_loop;
+
+/* What every stream shares; owned by the server, outlives the streams. */
+struct stream_env {
+	struct event_base	*base;
+	struct upstream_loop	*ul;
+	struct timeval		 keepalive;	/* client idle timeout */
+};
+
+/* Forward req (whose body has fully arrived) to pc, appending rest. */
+void	stream_start(const struct stream_env *env, struct evhttp_request *req,
+	    const struct provider_config *pc, const char *rest);
+
+/* Answer req with status and an error body in pc's dialect (NULL: OpenAI). */
+void	stream_reply_error(struct evhttp_request *req,
+	    const struct provider_config *pc, int status, const char *code,
+	    const char *message);
+
+#endif /* STREAM_H */

@@ -1,0 +1,643 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * upstream: provider transfers on one curl multi handle driven by libevent.
+ *
+ * The wiring follows curl's docs/examples/multi-event.c: curl tells us
+ * which sockets to watch (upstream_socket_cb keeps one persistent event per
+ * socket, attached with curl_multi_assign) and when to wake it
+ * (upstream_timer_cb keeps one evtimer); every wake-up calls
+ * curl_multi_socket_action() and then upstream_reap(), which collects
+ * finished transfers.  Nothing is ever freed inside a curl callback: a
+ * transfer cancelled there is marked and reaped afterwards.  Easy handles
+ * are reused (curl_easy_reset) and connections stay in the multi handle's
+ * pool, so repeated requests to one provider share kept-alive connections.
+ *
+ * Requests are translated here: the client's method, headers (minus
+ * hop-by-hop, credentials and the fields curl sets) and body, plus the
+ * provider's key.  The key goes into a curl_slist only; it is never logged.
+ */
+#include <sys/queue.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "config.h"
+#include "headers.h"
+#include "log.h"
+#include "sim.h"
+#include "upstream.h"
+#include "xmalloc.h"
+
+/* Easy handles kept for reuse; beyond this, finished ones are freed. */
+#define UPSTREAM_SPARE_HANDLES	256
+
+struct upstream_loop {
+	struct event_base	*base;
+	CURLM			*multi;
+	struct event		*timer;
+	size_t			 active;
+	CURL			*spare[UPSTREAM_SPARE_HANDLES];
+	size_t			 nspare;
+	TAILQ_HEAD(, upstream)	 doomed;	/* cancelled inside curl */
+};
+
+struct upstream {
+	struct upstream_loop	*ul;
+	const struct upstream_cbs *cbs;
+	void			*arg;
+	CURL			*easy;		/* NULL for a simulated one */
+	struct sim		*sim;
+	struct curl_slist	*req_headers;	/* holds the provider key */
+	struct evkeyvalq	 resp_headers;
+	int			 status;
+	int			 headers_done;	/* headers() was called */
+	int			 in_curl;	/* inside a curl callback */
+	int			 cancelled;
+	char			 errbuf[CURL_ERROR_SIZE];
+	TAILQ_ENTRY(upstream)	 entry;		/* ul->doomed */
+};
+
+static int	upstream_socket_cb(CURL *easy, curl_socket_t fd, int what,
+		    void *arg, void *sockp);
+static int	upstream_timer_cb(CURLM *multi, long timeout_ms, void *arg);
+static void	upstream_event_cb(evutil_socket_t fd, short what, void *arg);
+static void	upstream_timeout_cb(evutil_socket_t fd, short what, void *arg);
+static void	upstream_reap(struct upstream_loop *ul);
+static void	upstream_finish(struct upstream *u, CURLcode rc);
+static void	upstream_free(struct upstream *u);
+static CURL	*upstream_easy_get(struct upstream_loop *ul);
+static void	upstream_easy_put(struct upstream_loop *ul, CURL *easy);
+static void	upstream_setup(struct upstream *u,
+		    const struct upstream_request *rq);
+static void	upstream_set_method(CURL *easy,
+		    const struct upstream_request *rq);
+static struct curl_slist *upstream_build_headers(
+		    const struct upstream_request *rq);
+static struct curl_slist *upstream_add_header(struct curl_slist *list,
+		    const char *name, const char *value);
+static char	*upstream_connection_tokens(struct evkeyvalq *hdrs);
+static size_t	upstream_header_cb(char *data, size_t size, size_t n,
+		    void *arg);
+static size_t	upstream_write_cb(char *data, size_t size, size_t n,
+		    void *arg);
+static void	upstream_header_line(struct upstream *u, const char *line,
+		    size_t len);
+static void	upstream_sim_headers(void *arg, int status,
+		    struct evkeyvalq *headers);
+static int	upstream_sim_body(void *arg, const char *data, size_t len);
+static void	upstream_sim_done(void *arg, enum upstream_result res,
+		    const char *why);
+
+static const struct upstream_cbs upstream_sim_cbs = {
+	upstream_sim_headers, upstream_sim_body, upstream_sim_done
+};
+
+/* Return a loop driving transfers on base. */
+struct upstream_loop *
+upstream_loop_new(struct event_base *base)
+{
+	struct upstream_loop	*ul;
+
+	ul = xcalloc(1, sizeof *ul);
+	ul->base = base;
+	TAILQ_INIT(&ul->doomed);
+	if ((ul->multi = curl_multi_init()) == NULL)
+		fatalx("curl_multi_init failed");
+	ul->timer = evtimer_new(base, upstream_timeout_cb, ul);
+	if (ul->timer == NULL)
+		fatalx("evtimer_new failed");
+	curl_multi_setopt(ul->multi, CURLMOPT_SOCKETFUNCTION,
+	    upstream_socket_cb);
+	curl_multi_setopt(ul->multi, CURLMOPT_SOCKETDATA, ul);
+	curl_multi_setopt(ul->multi, CURLMOPT_TIMERFUNCTION,
+	    upstream_timer_cb);
+	curl_multi_setopt(ul->multi, CURLMOPT_TIMERDATA, ul);
+	return ul;
+}
+
+/* Free ul: the multi handle first (it closes sockets through the socket
+ * callback, which frees their events), then the timer. */
+void
+upstream_loop_free(struct upstream_loop *ul)
+{
+	size_t	 i;
+
+	if (ul == NULL)
+		return;
+	curl_multi_cleanup(ul->multi);
+	for (i = 0; i < ul->nspare; i++)
+		curl_easy_cleanup(ul->spare[i]);
+	event_free(ul->timer);
+	free(ul);
+}
+
+/* Return the number of transfers in progress. */
+size_t
+upstream_loop_active(struct upstream_loop *ul)
+{
+	return ul->active;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: keep one persistent event per curl socket. */
+static int
+upstream_socket_cb(CURL *easy, curl_socket_t fd, int what, void *arg,
+    void *sockp)
+{
+	struct upstream_loop	*ul = arg;
+	struct event		*ev = sockp;
+	short			 kind = EV_PERSIST;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (ev != NULL)
+			event_free(ev);
+		curl_multi_assign(ul->multi, fd, NULL);
+		return 0;
+	}
+	if (what & CURL_POLL_IN)
+		kind |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		kind |= EV_WRITE;
+	if (ev != NULL) {
+		event_del(ev);
+		event_assign(ev, ul->base, fd, kind, upstream_event_cb, ul);
+	} else {
+		ev = event_new(ul->base, fd, kind, upstream_event_cb, ul);
+		if (ev == NULL)
+			return -1;
+		curl_multi_assign(ul->multi, fd, ev);
+	}
+	event_add(ev, NULL);
+	return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: replace the single curl timer; -1 removes it. */
+static int
+upstream_timer_cb(CURLM *multi, long timeout_ms, void *arg)
+{
+	struct upstream_loop	*ul = arg;
+	struct timeval		 tv;
+
+	if (timeout_ms < 0) {
+		evtimer_del(ul->timer);
+		return 0;
+	}
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	evtimer_add(ul->timer, &tv);	/* even 0: no curl calls from here */
+	return 0;
+}
+
+/* A curl socket is ready: let curl act on it, then collect results. */
+static void
+upstream_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct upstream_loop	*ul = arg;
+	int			 flags = 0, running;
+
+	if (what & EV_READ)
+		flags |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(ul->multi, fd, flags, &running);
+	upstream_reap(ul);
+}
+
+/* The curl timer expired: let curl run its timeouts. */
+static void
+upstream_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct upstream_loop	*ul = arg;
+	int			 running;
+
+	curl_multi_socket_action(ul->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	upstream_reap(ul);
+}
+
+/* Collect finished and cancelled transfers, now that curl has returned. */
+static void
+upstream_reap(struct upstream_loop *ul)
+{
+	struct upstream	*u;
+	CURLMsg		*msg;
+	int		 left;
+
+	while ((msg = curl_multi_info_read(ul->multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &u);
+		if (u->cancelled)
+			continue;	/* freed below, from doomed */
+		upstream_finish(u, msg->data.result);
+	}
+	while ((u = TAILQ_FIRST(&ul->doomed)) != NULL) {
+		TAILQ_REMOVE(&ul->doomed, u, entry);
+		upstream_free(u);
+	}
+}
+
+/* Report how a transfer ended to its owner, then free it. */
+static void
+upstream_finish(struct upstream *u, CURLcode rc)
+{
+	enum upstream_result	 res;
+	const char		*why;
+
+	switch (rc) {
+	case CURLE_OK:
+		res = u->headers_done ? UPSTREAM_OK : UPSTREAM_FAILED;
+		why = u->headers_done ? "ok" : "no response";
+		break;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+		res = UPSTREAM_CONNECT_FAILED;
+		why = u->errbuf[0] != '\0' ? u->errbuf : curl_easy_strerror(rc);
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		res = UPSTREAM_CONNECT_TIMEOUT;
+		why = "connect timeout";
+		break;
+	default:
+		res = UPSTREAM_FAILED;
+		why = u->errbuf[0] != '\0' ? u->errbuf : curl_easy_strerror(rc);
+		break;
+	}
+	u->cbs->done(u->arg, res, why);
+	upstream_free(u);
+}
+
+/* Detach u's easy handle from the multi handle and free u. */
+static void
+upstream_free(struct upstream *u)
+{
+	struct upstream_loop	*ul = u->ul;
+
+	if (u->easy != NULL) {
+		curl_multi_remove_handle(ul->multi, u->easy);
+		upstream_easy_put(ul, u->easy);
+	}
+	curl_slist_free_all(u->req_headers);
+	evhttp_clear_headers(&u->resp_headers);
+	ul->active--;
+	free(u);
+}
+
+/* Return a reset easy handle, reusing a spare one when there is one. */
+static CURL *
+upstream_easy_get(struct upstream_loop *ul)
+{
+	CURL	*easy;
+
+	if (ul->nspare > 0)
+		return ul->spare[--ul->nspare];
+	if ((easy = curl_easy_init()) == NULL)
+		fatalx("curl_easy_init failed");
+	return easy;
+}
+
+/* Keep easy for reuse, or free it when enough are kept. */
+static void
+upstream_easy_put(struct upstream_loop *ul, CURL *easy)
+{
+	if (ul->nspare == UPSTREAM_SPARE_HANDLES) {
+		curl_easy_cleanup(easy);
+		return;
+	}
+	curl_easy_reset(easy);
+	ul->spare[ul->nspare++] = easy;
+}
+
+/* Start sending rq; the callbacks get arg. */
+struct upstream *
+upstream_start(struct upstream_loop *ul, const struct upstream_request *rq,
+    const struct upstream_cbs *cbs, void *arg)
+{
+	struct upstream	*u;
+
+	u = xcalloc(1, sizeof *u);
+	u->ul = ul;
+	u->cbs = cbs;
+	u->arg = arg;
+	TAILQ_INIT(&u->resp_headers);
+	ul->active++;
+	if (rq->pc->type == PROVIDER_SIMULATED) {
+		u->sim = sim_start(ul->base, rq, &upstream_sim_cbs, u);
+		return u;
+	}
+	u->easy = upstream_easy_get(ul);
+	upstream_setup(u, rq);
+	if (curl_multi_add_handle(ul->multi, u->easy) != CURLM_OK) {
+		log_warnx("provider %s: cannot start a transfer",
+		    rq->pc->name);
+		upstream_free(u);
+		return NULL;
+	}
+	return u;
+}
+
+/* Set every option of u's easy handle for rq. */
+static void
+upstream_setup(struct upstream *u, const struct upstream_request *rq)
+{
+	const struct provider_config	*pc = rq->pc;
+	CURL				*e = u->easy;
+	char				*url;
+
+	xasprintf(&url, "%s%s", pc->base_url, rq->rest);
+	curl_easy_setopt(e, CURLOPT_URL, url);	/* curl copies it */
+	free(url);
+	u->req_headers = upstream_build_headers(rq);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, u->req_headers);
+	upstream_set_method(e, rq);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, u);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, u->errbuf);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, upstream_header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, u);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, upstream_write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, u);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);	/* route.c checked */
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)(pc->connect_timeout * 1000));
+	if (pc->ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, pc->ca_file);
+}
+
+/* Set the request method and body the way curl wants each. */
+static void
+upstream_set_method(CURL *e, const struct upstream_request *rq)
+{
+	const char	*method = NULL;
+
+	switch (evhttp_request_get_command(rq->client)) {
+	case EVHTTP_REQ_GET:
+		if (rq->body_len == 0) {
+			curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+			return;
+		}
+		method = "GET";
+		break;
+	case EVHTTP_REQ_HEAD:
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+		return;
+	case EVHTTP_REQ_POST:
+		break;
+	case EVHTTP_REQ_PUT:
+		method = "PUT";
+		break;
+	case EVHTTP_REQ_PATCH:
+		method = "PATCH";
+		break;
+	case EVHTTP_REQ_DELETE:
+		method = "DELETE";
+		break;
+	case EVHTTP_REQ_OPTIONS:
+		method = "OPTIONS";
+		break;
+	default:
+		method = "GET";
+		break;
+	}
+	if (method != NULL)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	if (method == NULL || rq->body_len > 0) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)rq->body_len);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS,
+		    rq->body_len > 0 ? rq->body : "");
+	}
+}
+
+/*
+ * Translate the client's headers: drop hop-by-hop fields, the client's
+ * credentials and the fields curl computes; add the provider's key; stop
+ * curl adding Expect, Accept or a form Content-Type the client never sent.
+ */
+static struct curl_slist *
+upstream_build_headers(const struct upstream_request *rq)
+{
+	struct evkeyvalq	*in = evhttp_request_get_input_headers(rq->client);
+	struct evkeyval		*h;
+	struct curl_slist	*list = NULL;
+	char			*conn, *auth;
+	const struct provider_config *pc = rq->pc;
+
+	conn = upstream_connection_tokens(in);
+	TAILQ_FOREACH(h, in, next) {
+		if (headers_is_hop_by_hop(h->key, conn) ||
+		    headers_is_credential(h->key) ||
+		    headers_is_upstream_managed(h->key))
+			continue;
+		list = upstream_add_header(list, h->key, h->value);
+	}
+	free(conn);
+	if (pc->auth == AUTH_BEARER) {
+		xasprintf(&auth, "Authorization: Bearer %s", pc->api_key);
+		list = curl_slist_append(list, auth);
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	} else if (pc->auth == AUTH_X_API_KEY)
+		list = upstream_add_header(list, "x-api-key", pc->api_key);
+	list = curl_slist_append(list, "Expect:");
+	if (evhttp_find_header(in, "Accept") == NULL)
+		list = curl_slist_append(list, "Accept:");
+	if (evhttp_find_header(in, "Content-Type") == NULL)
+		list = curl_slist_append(list, "Content-Type:");
+	return list;
+}
+
+/* Append "name: value" to list; an empty value uses curl's "name;" form. */
+static struct curl_slist *
+upstream_add_header(struct curl_slist *list, const char *name,
+    const char *value)
+{
+	struct curl_slist	*nl;
+	char			*line;
+
+	if (*value == '\0')
+		xasprintf(&line, "%s;", name);
+	else
+		xasprintf(&line, "%s: %s", name, value);
+	if ((nl = curl_slist_append(list, line)) == NULL)
+		fatalx("curl_slist_append failed");
+	explicit_bzero(line, strlen(line));	/* may be a key */
+	free(line);
+	return nl;
+}
+
+/* Join every Connection field value in hdrs with ", "; NULL if none. */
+static char *
+upstream_connection_tokens(struct evkeyvalq *hdrs)
+{
+	struct evkeyval	*h;
+	char		*all = NULL, *next;
+
+	TAILQ_FOREACH(h, hdrs, next) {
+		if (strcasecmp(h->key, "Connection") != 0)
+			continue;
+		if (all == NULL)
+			all = xstrdup(h->value);
+		else {
+			xasprintf(&next, "%s, %s", all, h->value);
+			free(all);
+			all = next;
+		}
+	}
+	return all;
+}
+
+/* CURLOPT_HEADERFUNCTION: collect header lines; report at the blank one. */
+static size_t
+upstream_header_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct upstream	*u = arg;
+	size_t		 len = size * n;
+
+	if (u->cancelled)
+		return 0;
+	if (u->headers_done)
+		return len;		/* trailers: not forwarded */
+	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+		len--;
+	if (len > 0) {
+		upstream_header_line(u, data, len);
+		return size * n;
+	}
+	if (u->status < 200) {		/* end of a 1xx: wait for the next */
+		u->status = 0;
+		evhttp_clear_headers(&u->resp_headers);
+		return size * n;
+	}
+	u->headers_done = 1;
+	u->in_curl = 1;
+	u->cbs->headers(u->arg, u->status, &u->resp_headers);
+	u->in_curl = 0;
+	return u->cancelled ? 0 : size * n;
+}
+
+/* Parse one header line: the status line, a field, or a continuation. */
+static void
+upstream_header_line(struct upstream *u, const char *line, size_t len)
+{
+	const char	*colon;
+	char		*name, *value;
+	size_t		 vlen;
+
+	if (len > 5 && strncmp(line, "HTTP/", 5) == 0) {
+		const char *sp = memchr(line, ' ', len);
+
+		u->status = sp != NULL ? atoi(sp + 1) : 0;
+		evhttp_clear_headers(&u->resp_headers);
+		return;
+	}
+	if ((colon = memchr(line, ':', len)) == NULL || colon == line)
+		return;			/* obsolete folding or junk: drop */
+	name = xstrndup(line, (size_t)(colon - line));
+	colon++;
+	vlen = len - (size_t)(colon - line);
+	while (vlen > 0 && (*colon == ' ' || *colon == '\t')) {
+		colon++;
+		vlen--;
+	}
+	while (vlen > 0 && (colon[vlen - 1] == ' ' || colon[vlen - 1] == '\t'))
+		vlen--;
+	value = xstrndup(colon, vlen);
+	if (headers_value_is_clean(value, vlen))
+		evhttp_add_header(&u->resp_headers, name, value);
+	free(name);
+	free(value);
+}
+
+/* CURLOPT_WRITEFUNCTION: hand body bytes to the owner, or pause. */
+static size_t
+upstream_write_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct upstream	*u = arg;
+	int		 paused;
+
+	if (u->cancelled)
+		return 0;
+	u->in_curl = 1;
+	paused = u->cbs->body(u->arg, data, size * n);
+	u->in_curl = 0;
+	if (u->cancelled)
+		return 0;
+	return paused ? CURL_WRITEFUNC_PAUSE : size * n;
+}
+
+/* Resume a transfer that body() paused. */
+void
+upstream_resume(struct upstream *u)
+{
+	if (u->sim != NULL) {
+		sim_resume(u->sim);
+		return;
+	}
+	if (u->cancelled)
+		return;
+	/* May call upstream_write_cb before it returns. */
+	curl_easy_pause(u->easy, CURLPAUSE_CONT);
+}
+
+/* Stop u at once and free it; no callback runs afterwards. */
+void
+upstream_cancel(struct upstream *u)
+{
+	if (u == NULL || u->cancelled)
+		return;
+	u->cancelled = 1;
+	if (u->sim != NULL) {
+		sim_cancel(u->sim);
+		u->sim = NULL;
+		upstream_free(u);
+		return;
+	}
+	if (u->in_curl) {
+		TAILQ_INSERT_TAIL(&u->ul->doomed, u, entry);
+		return;
+	}
+	upstream_free(u);
+}
+
+/* sim.c reports headers: pass them on. */
+static void
+upstream_sim_headers(void *arg, int status, struct evkeyvalq *headers)
+{
+	struct upstream	*u = arg;
+
+	u->headers_done = 1;
+	u->cbs->headers(u->arg, status, headers);
+}
+
+/* sim.c reports body bytes: pass them on. */
+static int
+upstream_sim_body(void *arg, const char *data, size_t len)
+{
+	struct upstream	*u = arg;
+
+	return u->cbs->body(u->arg, data, len);
+}
+
+/* sim.c has finished (and freed itself): report and free the wrapper. */
+static void
+upstream_sim_done(void *arg, enum upstream_result res, const char *why)
+{
+	struct upstream	*u = arg;
+
+	u->sim = NULL;
+	u->cbs->done(u->arg, res, why);
+	upstream_free(u);
+}

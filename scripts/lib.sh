@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: ISC
+# Shared by scripts/run, scripts/test and scripts/bench: what a fresh
+# Debian 12 machine needs, and how to install only what is missing.
+
+# To build and run the daemon.
+BUILD_PACKAGES="build-essential autoconf automake pkg-config libevent-dev
+libcurl4-openssl-dev libjansson-dev libconfig-dev libsystemd-dev curl"
+
+# To run every test (Node and npm come from outside Debian: never apt them).
+TEST_PACKAGES="python3-httpx python3-pytest python3-pytest-timeout clang
+libclang-rt-14-dev libfuzzer-14-dev valgrind"
+
+# Install each named Debian package that is not installed yet.
+install_missing() {
+	missing=""
+	for pkg in "$@"; do
+		if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null |
+		    grep -q "install ok installed"; then
+			missing="$missing $pkg"
+		fi
+	done
+	[ -z "$missing" ] && return 0
+	echo "llmproxyd: installing:$missing" >&2
+	sudo=""
+	[ "$(id -u)" -ne 0 ] && sudo="sudo"
+	$sudo apt-get update -qq
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+	    --no-install-recommends $missing
+}
+
+# Regenerate the build system when configure is missing or older.
+ensure_configure() {
+	if [ ! -x configure ] || [ configure.ac -nt configure ] ||
+	    [ Makefile.am -nt configure ]; then
+		autoreconf -fi
+	fi
+}
