@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * dialect: the OpenAI and Anthropic shapes of errors, usage and cost.
+ *
+ * Error bodies and stream error events are built with jansson, so any
+ * message is escaped (and bytes that are not UTF-8 become '?').  Usage is
+ * read leniently from bodies and SSE events: OpenAI's prompt/completion
+ * tokens or the Responses API's input/output tokens; Anthropic's
+ * message_start and message_delta, by event name or by the data's "type",
+ * counting input as input_tokens plus cache_creation_input_tokens (what
+ * the provider's input limit counts; cache reads are not).  The token
+ * estimate walks the prompt members of a request body.  Any input, JSON or
+ * not, is safe: what cannot be read is simply not counted.  It does not
+ * decide what to do with the numbers; the limiter does.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "dialect.h"
+#include "xmalloc.h"
+
+#define DIALECT_MAX_DEPTH	4096	/* beyond jansson's own parse limit */
+
+static json_t	*dialect_string(const char *s);
+static char	*dialect_dump(json_t *j);
+static json_t	*dialect_openai_error(const char *type, const char *code,
+		    const char *message);
+static json_t	*dialect_anthropic_error(const char *type, const char *code,
+		    const char *message);
+static json_t	*dialect_load(const char *s, size_t len);
+static int	 dialect_member_int(json_t *o, const char *key, int64_t *out);
+static int	 dialect_read_usage(enum dialect d, json_t *usage,
+		    struct dialect_usage *u);
+static int	 dialect_is(const char *s, size_t len, const char *what);
+static int	 dialect_openai_event(json_t *root, struct dialect_usage *u);
+static int	 dialect_anthropic_event(const char *event, size_t event_len,
+		    json_t *root, struct dialect_usage *u);
+static void	 dialect_count(json_t *j, int depth, uint64_t *bytes);
+static int64_t	 dialect_max_tokens(json_t *root, int64_t def);
+
+/* Return a new JSON string for s: "" for NULL, '?' for bytes not UTF-8. */
+static json_t *
+dialect_string(const char *s)
+{
+	json_t	*j;
+	char	*copy;
+	size_t	 i;
+
+	if (s == NULL)
+		s = "";
+	if ((j = json_string(s)) != NULL)
+		return j;
+	copy = xstrdup(s);
+	for (i = 0; copy[i] != '\0'; i++) {
+		if ((unsigned char)copy[i] >= 0x80)
+			copy[i] = '?';
+	}
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+/* Return j as new compact text, members in insertion order; frees j. */
+static char *
+dialect_dump(json_t *j)
+{
+	char	*s;
+
+	s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	if (s == NULL)		/* only when out of memory */
+		return xstrdup("{}");
+	return s;
+}
+
+/* Return a new OpenAI error object: {"error":{message,type,code}}. */
+static json_t *
+dialect_openai_error(const char *type, const char *code, const char *message)
+{
+	json_t	*root, *err;
+
+	root = json_object();
+	err = json_object();
+	json_object_set_new(err, "message", dialect_string(message));
+	json_object_set_new(err, "type", dialect_string(type));
+	json_object_set_new(err, "code", code != NULL ? dialect_string(code) :
+	    json_null());
+	json_object_set_new(root, "error", err);
+	return root;
+}
+
+/* Return a new Anthropic error object, the code leading the message. */
+static json_t *
+dialect_anthropic_error(const char *type, const char *code,
+    const char *message)
+{
+	json_t	*root, *err;
+	char	*text;
+
+	root = json_object();
+	err = json_object();
+	json_object_set_new(root, "type", json_string("error"));
+	json_object_set_new(err, "type", dialect_string(type));
+	if (code != NULL && *code != '\0') {
+		xasprintf(&text, "%s: %s", code,
+		    message != NULL ? message : "");
+		json_object_set_new(err, "message", dialect_string(text));
+		free(text);
+	} else
+		json_object_set_new(err, "message", dialect_string(message));
+	json_object_set_new(root, "error", err);
+	return root;
+}
+
+/* Return a new error body in d's shape; the caller frees it. */
+char *
+dialect_error_body(enum dialect d, const char *type, const char *code,
+    const char *message)
+{
+	if (d == DIALECT_ANTHROPIC)
+		return dialect_dump(dialect_anthropic_error(type, code,
+		    message));
+	return dialect_dump(dialect_openai_error(type, code, message));
+}
+
+/* Return the error type d uses for HTTP status. */
+const char *
+dialect_error_type(enum dialect d, int status)
+{
+	if (d != DIALECT_ANTHROPIC) {
+		if (status == 429)
+			return "rate_limit_exceeded";
+		return status >= 500 ? "server_error" :
+		    "invalid_request_error";
+	}
+	switch (status) {
+	case 401:
+		return "authentication_error";
+	case 402:
+		return "billing_error";
+	case 403:
+		return "permission_error";
+	case 404:
+		return "not_found_error";
+	case 413:
+		return "request_too_large";
+	case 429:
+		return "rate_limit_error";
+	case 504:
+		return "timeout_error";
+	case 529:
+		return "overloaded_error";
+	default:
+		return status >= 500 ? "api_error" : "invalid_request_error";
+	}
+}
+
+/* Return a new SSE event that ends a failed stream in d's shape. */
+char *
+dialect_stream_error_event(enum dialect d, const char *code,
+    const char *message)
+{
+	char	*body, *ev;
+
+	if (d == DIALECT_ANTHROPIC) {
+		body = dialect_error_body(d, "api_error", code, message);
+		xasprintf(&ev, "event: error\ndata: %s\n\n", body);
+	} else {
+		body = dialect_error_body(d, "server_error", code, message);
+		xasprintf(&ev, "data: %s\n\n", body);
+	}
+	free(body);
+	return ev;
+}
+
+/* Initialise u to "nothing seen". */
+void
+dialect_usage_init(struct dialect_usage *u)
+{
+	u->input_tokens = -1;
+	u->output_tokens = -1;
+}
+
+/* Parse len bytes at s as JSON of any kind; return NULL if they are not. */
+static json_t *
+dialect_load(const char *s, size_t len)
+{
+	json_error_t	 err;
+
+	if (s == NULL)
+		return NULL;
+	return json_loadb(s, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+}
+
+/* Read o's member key as a non-negative integer; return 0 if it is one. */
+static int
+dialect_member_int(json_t *o, const char *key, int64_t *out)
+{
+	json_t	*v;
+
+	v = json_object_get(o, key);
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return -1;
+	*out = (int64_t)json_integer_value(v);
+	return 0;
+}
+
+/* Update u from a usage object; return 0 if it carried any count. */
+static int
+dialect_read_usage(enum dialect d, json_t *usage, struct dialect_usage *u)
+{
+	int64_t	 in, out, cache;
+	int	 found = -1;
+
+	if (!json_is_object(usage))
+		return -1;
+	if (dialect_member_int(usage, "input_tokens", &in) == 0 ||
+	    dialect_member_int(usage, "prompt_tokens", &in) == 0) {
+		if (d == DIALECT_ANTHROPIC && dialect_member_int(usage,
+		    "cache_creation_input_tokens", &cache) == 0)
+			in = cache > INT64_MAX - in ? INT64_MAX : in + cache;
+		u->input_tokens = in;
+		found = 0;
+	}
+	if (dialect_member_int(usage, "output_tokens", &out) == 0 ||
+	    dialect_member_int(usage, "completion_tokens", &out) == 0) {
+		u->output_tokens = out;
+		found = 0;
+	}
+	return found;
+}
+
+/* Read usage from a whole JSON response body; return 0 if any was found. */
+int
+dialect_usage_from_body(enum dialect d, const char *body, size_t len,
+    struct dialect_usage *u)
+{
+	json_t	*root;
+	int	 rv;
+
+	if ((root = dialect_load(body, len)) == NULL)
+		return -1;
+	rv = dialect_read_usage(d, json_object_get(root, "usage"), u);
+	json_decref(root);
+	return rv;
+}
+
+/* Return 1 if the len bytes at s are exactly what. */
+static int
+dialect_is(const char *s, size_t len, const char *what)
+{
+	return s != NULL && strlen(what) == len && memcmp(s, what, len) == 0;
+}
+
+/* Update u from an OpenAI chunk (or Responses API event) with usage. */
+static int
+dialect_openai_event(json_t *root, struct dialect_usage *u)
+{
+	json_t	*usage;
+
+	usage = json_object_get(root, "usage");
+	if (json_is_object(usage))
+		return dialect_read_usage(DIALECT_OPENAI, usage, u);
+	usage = json_object_get(json_object_get(root, "response"), "usage");
+	return dialect_read_usage(DIALECT_OPENAI, usage, u);
+}
+
+/* Update u from Anthropic's message_start or message_delta. */
+static int
+dialect_anthropic_event(const char *event, size_t event_len, json_t *root,
+    struct dialect_usage *u)
+{
+	const char	*type;
+	json_t		*usage;
+
+	type = json_string_value(json_object_get(root, "type"));
+	if (dialect_is(event, event_len, "message_start") ||
+	    (type != NULL && strcmp(type, "message_start") == 0))
+		usage = json_object_get(json_object_get(root, "message"),
+		    "usage");
+	else if (dialect_is(event, event_len, "message_delta") ||
+	    (type != NULL && strcmp(type, "message_delta") == 0))
+		usage = json_object_get(root, "usage");
+	else
+		return -1;
+	return dialect_read_usage(DIALECT_ANTHROPIC, usage, u);
+}
+
+/* Update u from one SSE event; return 0 if the event carried usage. */
+int
+dialect_usage_from_event(enum dialect d, const char *event,
+    size_t event_len, const char *data, size_t data_len,
+    struct dialect_usage *u)
+{
+	json_t	*root;
+	int	 rv;
+
+	if ((root = dialect_load(data, data_len)) == NULL)
+		return -1;		/* OpenAI's "[DONE]", junk */
+	if (d == DIALECT_ANTHROPIC)
+		rv = dialect_anthropic_event(event, event_len, root, u);
+	else
+		rv = dialect_openai_event(root, u);
+	json_decref(root);
+	return rv;
+}
+
+/* Add the UTF-8 bytes of every string value within j to *bytes. */
+static void
+dialect_count(json_t *j, int depth, uint64_t *bytes)
+{
+	const char	*key;
+	json_t		*v;
+	size_t		 i, n;
+
+	if (j == NULL || depth > DIALECT_MAX_DEPTH)
+		return;
+	if (json_is_string(j)) {
+		n = json_string_length(j);
+		*bytes = n > UINT64_MAX - *bytes ? UINT64_MAX : *bytes + n;
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			dialect_count(v, depth + 1, bytes);
+	} else if (json_is_object(j)) {
+		json_object_foreach(j, key, v)
+			dialect_count(v, depth + 1, bytes);
+	}
+}
+
+/* Return the first limit the body names on its output, else def. */
+static int64_t
+dialect_max_tokens(json_t *root, int64_t def)
+{
+	static const char *const keys[] = {
+		"max_tokens", "max_completion_tokens", "max_output_tokens"
+	};
+	int64_t	 v;
+	size_t	 i;
+
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		if (dialect_member_int(root, keys[i], &v) == 0)
+			return v;
+	}
+	return def;
+}
+
+/* Estimate the tokens a request body will cost. */
+int64_t
+dialect_estimate_tokens(const char *body, size_t len,
+    int64_t default_max_tokens)
+{
+	static const char *const keys[] = {
+		"messages", "system", "input", "prompt"
+	};
+	json_t		*root;
+	uint64_t	 bytes = 0, text;
+	int64_t		 def, max;
+	size_t		 i;
+
+	def = default_max_tokens < 0 ? 0 : default_max_tokens;
+	root = dialect_load(body, len);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return def;
+	}
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		dialect_count(json_object_get(root, keys[i]), 0, &bytes);
+	text = bytes / 4 + (bytes % 4 != 0);
+	max = dialect_max_tokens(root, def);
+	json_decref(root);
+	if (text > (uint64_t)(INT64_MAX - max))
+		return INT64_MAX;
+	return (int64_t)text + max;
+}
