@@ -5,9 +5,12 @@
  * llmproxyd always runs in the foreground and logs to stderr.  It loads
  * and checks the configuration, binds its listeners, then runs one libevent
  * loop that serves clients (server.c) and drives every upstream transfer
- * (upstream.c).  SIGINT and SIGTERM end the loop; teardown runs in the
- * order the libraries need: client connections (which cancel their
- * transfers), the curl multi handle, then the event base.
+ * (upstream.c).  SIGHUP reloads the configuration: a bad file is logged
+ * and the running configuration kept; a good one applies to new requests
+ * at once, while requests in flight keep the one they arrived with.
+ * SIGINT and SIGTERM end the loop; teardown runs in the order the
+ * libraries need: client connections (which cancel their transfers), the
+ * providers, the curl multi handle, then the event base.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -22,13 +25,27 @@
 
 #include "config.h"
 #include "log.h"
+#include "provider.h"
 #include "server.h"
 #include "upstream.h"
 #include "xmalloc.h"
 
 #define MAIN_DEFAULT_CONFIG	LLMPROXYD_SYSCONFDIR "/llmproxyd/llmproxyd.conf"
 
+/* What the signal callbacks need. */
+static struct {
+	struct event_base	*base;
+	struct server		*srv;
+	struct config		*cf;		/* the current one */
+	const char		*path;
+	const char		*listen;	/* -l, or NULL */
+	int			 verbose;
+} main_state;
+
 static void	main_usage(FILE *f);
+static void	main_apply_log_level(const struct config *cf);
+static int	main_same_listen(const struct config *a,
+		    const struct config *b);
 static void	main_version(void);
 static void	main_stop_cb(evutil_socket_t sig, short what, void *arg);
 static void	main_hup_cb(evutil_socket_t sig, short what, void *arg);
@@ -62,22 +79,68 @@ main_version(void)
 	    LIBCONFIG_VER_MINOR, LIBCONFIG_VER_REVISION);
 }
 
-/* SIGINT, SIGTERM: leave the loop. */
+/* SIGINT, SIGTERM: drain, then leave the loop; a second one: leave now. */
 static void
 main_stop_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct event_base	*base = arg;
+	static int	 signalled;
 
 	log_info("signal %d: stopping", (int)sig);
-	event_base_loopexit(base, NULL);
+	if (signalled++)
+		event_base_loopexit(main_state.base, NULL);
+	else
+		server_shutdown(main_state.srv);
 }
 
-/* SIGHUP: configuration reload arrives with the limits; say so. */
+/* SIGHUP: load the configuration again; keep the old one if it is bad. */
 static void
 main_hup_cb(evutil_socket_t sig, short what, void *arg)
 {
-	log_warnx("SIGHUP: reloading is not supported by this version; "
-	    "restart to apply a new configuration");
+	struct config	*cf;
+	char		*cause = NULL;
+
+	if ((cf = config_load(main_state.path, &cause)) == NULL) {
+		log_warnx("reload: %s; keeping the running configuration",
+		    cause);
+		free(cause);
+		return;
+	}
+	if (main_state.listen != NULL)
+		main_set_listen(cf, main_state.listen);
+	if (!main_same_listen(cf, main_state.cf))
+		log_warnx("reload: listen changed; restart to apply it");
+	provider_sync(main_state.base, cf);
+	server_set_config(main_state.srv, cf);
+	config_unref(main_state.cf);
+	main_state.cf = cf;
+	main_apply_log_level(cf);
+	log_info("reload: %s loaded, %zu provider(s)", main_state.path,
+	    cf->nproviders);
+}
+
+/* Return 1 if a and b listen on the same addresses. */
+static int
+main_same_listen(const struct config *a, const struct config *b)
+{
+	size_t	i;
+
+	if (a->nlisten != b->nlisten)
+		return 0;
+	for (i = 0; i < a->nlisten; i++) {
+		if (strcmp(a->listen[i], b->listen[i]) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* Log at cf's level, made more verbose by each -v. */
+static void
+main_apply_log_level(const struct config *cf)
+{
+	int	level = (int)cf->log_level + main_state.verbose;
+
+	log_set_level(level > LOG_LEVEL_DEBUG ? LOG_LEVEL_DEBUG :
+	    (enum log_level)level);
 }
 
 /* Return an event base that can tell when a peer hangs up (EV_CLOSED). */
@@ -119,9 +182,8 @@ main(int argc, char **argv)
 	struct event_base	*base;
 	struct event		*sigs[3];
 	struct upstream_loop	*ul;
-	struct server		*srv;
 	char			*cause = NULL;
-	int			 ch, check = 0, verbose = 0, i;
+	int			 ch, check = 0, i;
 
 	while ((ch = getopt(argc, argv, "c:thl:vV")) != -1) {
 		switch (ch) {
@@ -135,7 +197,7 @@ main(int argc, char **argv)
 			listen = optarg;
 			break;
 		case 'v':
-			verbose++;
+			main_state.verbose++;
 			break;
 		case 'V':
 			main_version();
@@ -159,20 +221,23 @@ main(int argc, char **argv)
 	}
 	if (check) {
 		printf("llmproxyd: %s: configuration is valid\n", path);
-		config_free(cf);
+		config_unref(cf);
 		return 0;
 	}
 	if (listen != NULL)
 		main_set_listen(cf, listen);
-	log_set_level(cf->log_level + verbose > LOG_LEVEL_DEBUG ?
-	    LOG_LEVEL_DEBUG : cf->log_level + verbose);
+	main_state.cf = cf;
+	main_state.path = path;
+	main_state.listen = listen;
+	main_apply_log_level(cf);
 
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("curl_global_init failed");
-	base = main_base_new();
+	base = main_state.base = main_base_new();
 	ul = upstream_loop_new(base);
-	if ((srv = server_new(base, cf, ul, &cause)) == NULL)
+	provider_sync(base, cf);
+	if ((main_state.srv = server_new(base, cf, ul, &cause)) == NULL)
 		fatalx("%s", cause);
 	sigs[0] = evsignal_new(base, SIGINT, main_stop_cb, base);
 	sigs[1] = evsignal_new(base, SIGTERM, main_stop_cb, base);
@@ -184,13 +249,14 @@ main(int argc, char **argv)
 
 	event_base_dispatch(base);
 
-	server_free(srv);
+	server_free(main_state.srv);
+	provider_free_all();
 	upstream_loop_free(ul);
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	event_base_free(base);
 	curl_global_cleanup();
-	config_free(cf);
+	config_unref(main_state.cf);
 	libevent_global_shutdown();
 	log_info("stopped");
 	return 0;

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -28,23 +29,36 @@
 
 #include "config.h"
 #include "log.h"
+#include "provider.h"
 #include "route.h"
 #include "server.h"
 #include "stream.h"
 #include "xmalloc.h"
+
+/* After the last stream ended, time for its final bytes to be written. */
+#define SERVER_FLUSH_GRACE_MS		200
+/* Listeners; more `listen` entries than this are refused at start. */
+#define SERVER_MAX_LISTENERS		16
 
 /* Largest request head accepted (all header lines together). */
 #define SERVER_MAX_HEADERS_BYTES	(16 * 1024)
 #define SERVER_LISTEN_BACKLOG		1024
 
 struct server {
-	const struct config	*cf;
+	struct config		*cf;		/* the current one */
+	time_t			 started;
+	struct evhttp_bound_socket *bound[SERVER_MAX_LISTENERS];
+	size_t			 nbound;
+	int			 stopping;
+	struct event		*deadline;	/* shutdown_timeout */
 	struct evhttp		*http;
 	struct stream_env	 env;
 };
 
 static int	server_listen(struct server *srv, const char *addr,
 		    char **cause);
+static int	server_parse_addr(const char *addr,
+		    struct sockaddr_storage *ss, int *len);
 static void	server_log_bound(evutil_socket_t fd);
 static void	server_request_cb(struct evhttp_request *req, void *arg);
 static void	server_reply_json(struct evhttp_request *req, int status,
@@ -52,10 +66,17 @@ static void	server_reply_json(struct evhttp_request *req, int status,
 static void	server_unknown_provider(struct server *srv,
 		    struct evhttp_request *req);
 static void	server_healthz(struct evhttp_request *req);
+static void	server_status(struct server *srv, struct evhttp_request *req);
+static void	server_forward(struct server *srv, struct evhttp_request *req,
+		    const struct route *r);
+static void	server_set_keepalive(struct server *srv);
+static void	server_drained_cb(void *arg);
+static void	server_deadline_cb(evutil_socket_t fd, short what, void *arg);
+static void	server_finish(struct server *srv);
 
 /* Bind every cf->listen address; on error return NULL and set *cause. */
 struct server *
-server_new(struct event_base *base, const struct config *cf,
+server_new(struct event_base *base, struct config *cf,
     struct upstream_loop *ul, char **cause)
 {
 	struct server	*srv;
@@ -63,11 +84,10 @@ server_new(struct event_base *base, const struct config *cf,
 
 	srv = xcalloc(1, sizeof *srv);
 	srv->cf = cf;
+	srv->started = time(NULL);
 	srv->env.base = base;
 	srv->env.ul = ul;
-	srv->env.keepalive.tv_sec = (time_t)cf->keepalive_timeout;
-	srv->env.keepalive.tv_usec = (suseconds_t)((cf->keepalive_timeout -
-	    (double)srv->env.keepalive.tv_sec) * 1e6);
+	server_set_keepalive(srv);
 	if ((srv->http = evhttp_new(base)) == NULL)
 		fatalx("evhttp_new failed");
 	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET |
@@ -87,15 +107,132 @@ server_new(struct event_base *base, const struct config *cf,
 	return srv;
 }
 
+/* Derive the client keep-alive timeout from the configuration. */
+static void
+server_set_keepalive(struct server *srv)
+{
+	double	t = srv->cf->keepalive_timeout;
+
+	srv->env.keepalive.tv_sec = (time_t)t;
+	srv->env.keepalive.tv_usec = (suseconds_t)((t -
+	    (double)srv->env.keepalive.tv_sec) * 1e6);
+}
+
+/*
+ * Serve new requests under cf (a reload).  Listeners stay as they are: a
+ * changed `listen` needs a restart, and the caller says so.
+ */
+void
+server_set_config(struct server *srv, struct config *cf)
+{
+	srv->cf = cf;
+	server_set_keepalive(srv);
+	evhttp_set_max_body_size(srv->http, cf->max_body_size);
+	evhttp_set_timeout_tv(srv->http, &srv->env.keepalive);
+}
+
 /* Close the listeners and every client connection (ending their streams). */
 void
 server_free(struct server *srv)
 {
 	if (srv == NULL)
 		return;
+	srv->env.drained = NULL;	/* streams end below, as evhttp goes */
 	if (srv->http != NULL)
 		evhttp_free(srv->http);
+	if (srv->deadline != NULL)
+		event_free(srv->deadline);
 	free(srv);
+}
+
+/*
+ * Stop: close the listeners, refuse new requests, and let the streams
+ * finish; at shutdown_timeout end those still open.  The loop exits once
+ * none is left (and their last bytes had a moment to go out).
+ */
+void
+server_shutdown(struct server *srv)
+{
+	struct timeval	tv;
+	double		t = srv->cf->shutdown_timeout;
+	size_t		i;
+
+	if (srv->stopping)
+		return;
+	srv->stopping = 1;
+	for (i = 0; i < srv->nbound; i++)
+		evhttp_del_accept_socket(srv->http, srv->bound[i]);
+	srv->nbound = 0;
+	if (stream_count() == 0) {
+		server_finish(srv);
+		return;
+	}
+	log_info("stopping: %zu request(s) in progress, waiting up to %.1f s",
+	    stream_count(), t);
+	srv->env.drained = server_drained_cb;
+	srv->env.drained_arg = srv;
+	srv->deadline = evtimer_new(srv->env.base, server_deadline_cb, srv);
+	if (srv->deadline == NULL)
+		fatalx("%s: out of memory", __func__);
+	tv.tv_sec = (time_t)t;
+	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
+	evtimer_add(srv->deadline, &tv);
+}
+
+/* stream: the last stream ended while stopping. */
+static void
+server_drained_cb(void *arg)
+{
+	server_finish(arg);
+}
+
+/* shutdown_timeout passed: end what is still open. */
+static void
+server_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*srv = arg;
+
+	srv->env.drained = NULL;
+	log_info("stopping: shutdown_timeout passed, ending %zu request(s)",
+	    stream_count());
+	stream_shutdown_all();
+	server_finish(srv);
+}
+
+/* Leave the loop once the last bytes had a moment to be written. */
+static void
+server_finish(struct server *srv)
+{
+	struct timeval	tv = { 0, SERVER_FLUSH_GRACE_MS * 1000 };
+
+	srv->env.drained = NULL;
+	event_base_loopexit(srv->env.base, &tv);
+}
+
+/*
+ * Parse "ADDR:PORT" into ss.  libevent refuses port 0, which asks the
+ * kernel for a free port (tests use it), so that one is parsed as 1 and
+ * then zeroed.
+ */
+static int
+server_parse_addr(const char *addr, struct sockaddr_storage *ss, int *len)
+{
+	char	 buf[128];
+	size_t	 n = strlen(addr);
+	int	 any_port = n >= 2 && strcmp(addr + n - 2, ":0") == 0;
+
+	if (n >= sizeof buf)
+		return -1;
+	memcpy(buf, addr, n + 1);
+	if (any_port)
+		buf[n - 1] = '1';
+	if (evutil_parse_sockaddr_port(buf, (struct sockaddr *)ss, len) != 0)
+		return -1;
+	if (any_port && ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = 0;
+	else if (any_port)
+		((struct sockaddr_in *)ss)->sin_port = 0;
+	return 0;
 }
 
 /* Listen on addr ("127.0.0.1:8080", "[::1]:8080", "localhost:8080"). */
@@ -112,8 +249,7 @@ server_listen(struct server *srv, const char *addr, char **cause)
 		addr = buf;
 	}
 	memset(&ss, 0, sizeof ss);
-	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss,
-	    &sslen) != 0) {
+	if (server_parse_addr(addr, &ss, &sslen) == -1) {
 		xasprintf(cause, "listen: cannot parse \"%s\"", addr);
 		return -1;
 	}
@@ -125,11 +261,19 @@ server_listen(struct server *srv, const char *addr, char **cause)
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		return -1;
 	}
-	if (evhttp_bind_listener(srv->http, lev) == NULL) {
+	if (srv->nbound == SERVER_MAX_LISTENERS) {
+		evconnlistener_free(lev);
+		xasprintf(cause, "listen %s: at most %d addresses", addr,
+		    SERVER_MAX_LISTENERS);
+		return -1;
+	}
+	if ((srv->bound[srv->nbound] = evhttp_bind_listener(srv->http,
+	    lev)) == NULL) {
 		evconnlistener_free(lev);
 		xasprintf(cause, "listen %s: evhttp_bind_listener failed", addr);
 		return -1;
 	}
+	srv->nbound++;
 	server_log_bound(evconnlistener_get_fd(lev));
 	return 0;
 }
@@ -167,11 +311,22 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	struct server	*srv = arg;
 	struct route	 r;
 
+	if (srv->stopping) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", "1");
+		stream_reply_error(req, NULL, 503, "llmproxy_shutdown",
+		    "the daemon is shutting down");
+		return;
+	}
 	route_resolve(srv->cf, evhttp_request_get_uri(req), &r);
 	switch (r.kind) {
 	case ROUTE_PROVIDER:
-		stream_start(&srv->env, req, &srv->cf->providers[r.provider],
-		    r.rest);
+		server_forward(srv, req, &r);
+		break;
+	case ROUTE_STATUS:
+		server_status(srv, req);
 		break;
 	case ROUTE_HEALTHZ:
 		server_healthz(req);
@@ -183,7 +338,6 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		stream_reply_error(req, NULL, 400, "llmproxy_bad_target",
 		    "the request target must be a path without dot segments");
 		break;
-	case ROUTE_STATUS:
 	case ROUTE_METRICS:
 	case ROUTE_RESERVED:
 	default:
@@ -191,6 +345,38 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		    "no such endpoint in this version of llmproxyd");
 		break;
 	}
+}
+
+/* Hand a provider's request to a new stream. */
+static void
+server_forward(struct server *srv, struct evhttp_request *req,
+    const struct route *r)
+{
+	struct provider	*prov;
+
+	prov = provider_find(srv->cf->providers[r->provider].name);
+	if (prov == NULL) {		/* only between a reload's steps */
+		stream_reply_error(req, NULL, 503, "llmproxy_reloading",
+		    "the configuration is being reloaded; try again");
+		return;
+	}
+	stream_start(&srv->env, req, srv->cf, prov, r->rest);
+}
+
+/* Answer GET /status: version, uptime, and every provider's state. */
+static void
+server_status(struct server *srv, struct evhttp_request *req)
+{
+	json_t	*st;
+	char	*body;
+
+	st = json_pack("{s:s,s:I,s:o}", "version", PACKAGE_VERSION,
+	    "uptime_s", (json_int_t)(time(NULL) - srv->started),
+	    "providers", (json_t *)provider_status_json());
+	body = json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	server_reply_json(req, 200, body != NULL ? body : "{}");
+	free(body);
+	json_decref(st);
 }
 
 /* Answer GET /healthz. */

@@ -12,8 +12,15 @@ struct server;
 struct upstream_loop;
 
 /* Bind every cf->listen address; on error return NULL and set *cause. */
-struct server	*server_new(struct event_base *base, const struct config *cf,
+struct server	*server_new(struct event_base *base, struct config *cf,
 		    struct upstream_loop *ul, char **cause);
+/* Serve new requests under cf (a reload); cf must outlive its use. */
+void		 server_set_config(struct server *srv, struct config *cf);
+/*
+ * Stop accepting, let requests in progress finish for up to
+ * shutdown_timeout, end the rest, then leave the event loop.
+ */
+void		 server_shutdown(struct server *srv);
 /* Close the listeners and every client connection (ending their streams). */
 void		 server_free(struct server *srv);
 
