@@ -971,6 +971,7 @@ config_from_lc(config_t *lc, int ok, const char *name, const char *dir,
 		return NULL;
 	}
 	cf = xcalloc(1, sizeof *cf);
+	cf->refs = 1;
 	cf->path = xstrdup(name);
 	config_set_defaults(cf, CONFIG_SCOPE_TOP);
 	if (config_parse_group(cf, config_root_setting(lc), CONFIG_SCOPE_TOP,
@@ -1053,6 +1054,22 @@ config_free(struct config *cf)
 	config_free_fields(cf, CONFIG_SCOPE_TOP);
 	free(cf->path);
 	free(cf);
+}
+
+/* Take a reference to cf: it stays alive until the last config_unref. */
+struct config *
+config_ref(struct config *cf)
+{
+	cf->refs++;
+	return cf;
+}
+
+/* Drop a reference to cf, freeing it with the last; accepts NULL. */
+void
+config_unref(struct config *cf)
+{
+	if (cf != NULL && --cf->refs == 0)
+		config_free(cf);
 }
 
 /* Find the provider called name (len bytes, not NUL-terminated). */

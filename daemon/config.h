@@ -69,6 +69,7 @@ struct provider_config {
 
 /* A whole configuration.  Plain data: every string is owned by it. */
 struct config {
+	unsigned		 refs;		/* config_ref / config_unref */
 	char			*path;
 	char			**listen;	/* "ADDR:PORT", "[V6]:PORT" */
 	size_t			 nlisten;
@@ -95,8 +96,15 @@ struct config	*config_load(const char *path, char **cause);
 /* Load from text, naming it name in messages (tests, fuzzing). */
 struct config	*config_load_string(const char *text, const char *name,
 		    char **cause);
-/* Free cf and everything it owns; accepts NULL. */
+/* Free cf and everything it owns, whatever its references; accepts NULL. */
 void		 config_free(struct config *cf);
+/*
+ * Reference counting, for a reload: requests in flight keep the
+ * configuration they arrived with alive until they end.  A loaded config
+ * holds one reference.
+ */
+struct config	*config_ref(struct config *cf);
+void		 config_unref(struct config *cf);
 /* Find the provider called name (len bytes, not NUL-terminated). */
 const struct provider_config *config_find_provider(const struct config *cf,
 		    const char *name, size_t len);

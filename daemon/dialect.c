@@ -376,3 +376,56 @@ dialect_estimate_tokens(const char *body, size_t len,
 		return INT64_MAX;
 	return (int64_t)text + max;
 }
+
+/*
+ * Return 1 if an error body is a billing error rather than a rate limit
+ * (OpenAI's code "insufficient_quota", Anthropic's "billing_error"): no
+ * amount of waiting helps, so it is never retried.
+ */
+int
+dialect_is_billing_error(const char *body, size_t len)
+{
+	json_t		*root, *err;
+	const char	*code, *type;
+	int		 billing;
+
+	if ((root = dialect_load(body, len)) == NULL)
+		return 0;
+	err = json_object_get(root, "error");
+	code = json_string_value(json_object_get(err, "code"));
+	type = json_string_value(json_object_get(err, "type"));
+	billing = (code != NULL && strcmp(code, "insufficient_quota") == 0) ||
+	    (type != NULL && strcmp(type, "insufficient_quota") == 0) ||
+	    (type != NULL && strcmp(type, "billing_error") == 0);
+	json_decref(root);
+	return billing;
+}
+
+/*
+ * For a streaming OpenAI request body, return a new body that also asks
+ * for stream_options.include_usage, and its length in *out_len; return
+ * NULL (nothing to change) for anything else.  The new body is the same
+ * JSON re-serialised, so members keep their order but not their spacing.
+ */
+char *
+dialect_add_include_usage(const char *body, size_t len, size_t *out_len)
+{
+	json_t	*root, *opts;
+	char	*out = NULL;
+
+	root = json_loadb(body, len, 0, NULL);
+	if (!json_is_object(root) ||
+	    !json_is_true(json_object_get(root, "stream"))) {
+		json_decref(root);
+		return NULL;
+	}
+	opts = json_object_get(root, "stream_options");
+	if (!json_is_object(opts)) {
+		opts = json_object();
+		json_object_set_new(root, "stream_options", opts);
+	}
+	json_object_set_new(opts, "include_usage", json_true());
+	out = dialect_dump(root);
+	*out_len = strlen(out);
+	return out;
+}

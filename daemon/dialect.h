@@ -67,4 +67,18 @@ int	 dialect_usage_from_event(enum dialect d, const char *event,
 int64_t	 dialect_estimate_tokens(const char *body, size_t len,
 	    int64_t default_max_tokens);
 
+/*
+ * Return 1 if an error body is a billing error (OpenAI code
+ * "insufficient_quota", Anthropic type "billing_error"): never retried.
+ */
+int	 dialect_is_billing_error(const char *body, size_t len);
+
+/*
+ * For a streaming OpenAI request body, return a new body that also sets
+ * stream_options.include_usage (re-serialised JSON), its length in
+ * *out_len; NULL when the body is not a streaming request object.
+ */
+char	*dialect_add_include_usage(const char *body, size_t len,
+	    size_t *out_len);
+
 #endif /* DIALECT_H */

@@ -2,19 +2,31 @@
 /*
  * stream: one client exchange with a provider.
  *
+ * A stream goes through phases: QUEUED (waiting for its provider to admit
+ * it), UPSTREAM (an attempt in progress), BACKOFF (between attempts), and
+ * CUTTING (a broken plain body being flushed before the connection is
+ * dropped).  One timer serves every phase: the queue deadline, the backoff,
+ * first_byte_timeout, then idle_timeout between body bytes.
+ *
  * While a stream lives, evhttp's own read/write timeouts on the client
  * connection are off (they would fire while the daemon is silent, waiting
- * for a model) and the stream runs its own: first_byte_timeout until the
- * upstream's headers arrive, then idle_timeout between body bytes.  A
- * client that hangs up is noticed two ways: evhttp's close callback (it
- * reads while writing the response) and an EV_CLOSED event on the socket
- * (evhttp does not read at all before the response starts).  Backpressure:
- * when the client connection's output backlog passes STREAM_HIGH_WATER the
- * upstream is paused, and evhttp's "output drained" callback resumes it.
+ * for admission or for a model).  A client that hangs up is noticed two
+ * ways: evhttp's close callback (it reads while writing the response) and
+ * an EV_CLOSED event on the socket (evhttp does not read at all before the
+ * response starts).  Backpressure: when the client connection's output
+ * backlog passes STREAM_HIGH_WATER the upstream is paused, and evhttp's
+ * "output drained" callback resumes it.
  *
- * Every path ends in stream_free(), which logs the access line once.  The
- * evhttp request is finished by exactly one of evhttp_send_reply,
- * evhttp_send_reply_end or evhttp_connection_free before that.
+ * Retries happen only before the first byte went to the client: 500, 502,
+ * 503, 504, 529 and connect errors back off exponentially with full
+ * jitter; a 429's body is held back until its end, so a billing error
+ * passes through at once while a rate limit pauses the provider and
+ * retries at the head of its queue.
+ *
+ * Every path ends in stream_free(), which gives back what the stream holds
+ * with its provider and logs the access line once.  The evhttp request is
+ * finished by exactly one of evhttp_send_reply, evhttp_send_reply_end or
+ * evhttp_connection_free before that.
  */
 #include <sys/queue.h>
 
@@ -37,54 +49,116 @@
 #include "dialect.h"
 #include "headers.h"
 #include "log.h"
+#include "provider.h"
+#include "sse.h"
 #include "stream.h"
 #include "upstream.h"
 #include "xmalloc.h"
 
 /* Client backlog past which the upstream is paused. */
 #define STREAM_HIGH_WATER	(64 * 1024)
+/* A 429 body larger than this is passed on rather than held. */
+#define STREAM_HOLD_MAX		(64 * 1024)
+/* A JSON answer larger than this is not read for usage. */
+#define STREAM_USAGE_BODY_MAX	(4 * 1024 * 1024)
+/* An SSE event larger than this is not read for usage. */
+#define STREAM_USAGE_EVENT_MAX	(64 * 1024)
+/* Response header fields read for rate-limit advice. */
+#define STREAM_MAX_FIELDS	128
+/* Backoff: 0.5 s x 2^n, at most 8 s, with full jitter. */
+#define STREAM_BACKOFF_BASE_MS	500
+#define STREAM_BACKOFF_MAX_MS	8000
+
+enum stream_phase {
+	STREAM_QUEUED,
+	STREAM_UPSTREAM,
+	STREAM_BACKOFF,
+	STREAM_CUTTING
+};
 
 struct stream {
 	const struct stream_env		*env;
 	struct evhttp_request		*req;	/* ended before stream_free */
 	struct evhttp_connection	*evcon;
+	struct config			*cf;	/* referenced: pc lives in it */
 	const struct provider_config	*pc;
+	struct provider			*prov;	/* referenced */
+	struct provider_ticket		 ticket;
 	char				*rest;
-	struct upstream			*up;	/* NULL once ended */
-	struct event			*timer;	/* first byte, then idle */
+	const char			*body;	/* what goes upstream */
+	size_t				 body_len;
+	char				*body_copy; /* body, when rewritten */
+	struct upstream			*up;	/* NULL between attempts */
+	struct event			*timer;	/* the phase's deadline */
 	struct event			*hangup; /* EV_CLOSED on the client */
 	struct evbuffer			*chunk;	/* reused for each chunk */
+	struct evbuffer			*held;	/* a 429's body, held back */
+	struct evbuffer			*usage_body; /* JSON read for usage */
+	struct sse_parser		*usage_sse;
+	struct dialect_usage		 usage;
+	struct headers_ratelimit	 rl;	/* the attempt's advice */
+	enum stream_phase		 phase;
 	uint64_t			 arrive_ms;
-	uint64_t			 start_ms;
-	uint64_t			 headers_ms;
+	uint64_t			 admit_ms;	/* first admission */
 	uint64_t			 bytes_out;
 	size_t				 bytes_in;
+	int64_t				 tokens;	/* reserved estimate */
 	int				 status;
 	int				 attempts;
+	int				 slot;		/* holds a slot */
 	int				 headers_sent;
+	int				 holding;	/* a 429 in hold */
 	int				 paused;	/* client lags */
 	int				 sse;
-	int				 cutting;	/* flush, then drop */
+	int				 reads_usage;
+	TAILQ_ENTRY(stream)		 entry;		/* stream_all */
 };
+
+/* Every live stream, so that a shutdown can end them. */
+static TAILQ_HEAD(, stream)	stream_all = TAILQ_HEAD_INITIALIZER(stream_all);
+static size_t			stream_live;
 
 static uint64_t	stream_now_ms(void);
 static const char *stream_reason(int status);
+static void	stream_watch_client(struct stream *s);
+static void	stream_prepare_body(struct stream *s);
+static void	stream_admit(struct stream *s, int front);
+static void	stream_admitted_cb(struct provider_ticket *t, void *arg);
+static void	stream_send(struct stream *s);
+static void	stream_reset_attempt(struct stream *s);
 static void	stream_arm(struct stream *s, double seconds);
+static void	stream_arm_ms(struct stream *s, uint64_t ms);
 static size_t	stream_backlog(struct stream *s);
+static int	stream_can_retry(struct stream *s);
+static uint64_t	stream_backoff_ms(struct stream *s);
+static void	stream_retry(struct stream *s, uint64_t delay_ms);
+static void	stream_observe(struct stream *s, struct evkeyvalq *headers);
 static void	stream_headers_cb(void *arg, int status,
 		    struct evkeyvalq *headers);
+static void	stream_start_reply(struct stream *s);
 static void	stream_copy_headers(struct stream *s, struct evkeyvalq *in);
 static void	stream_add_own_headers(struct stream *s,
 		    struct evkeyvalq *out);
 static int	stream_body_cb(void *arg, const char *data, size_t len);
+static void	stream_forward(struct stream *s, const char *data,
+		    size_t len);
+static void	stream_hold(struct stream *s, const char *data, size_t len);
+static void	stream_release_hold(struct stream *s);
+static void	stream_usage_event_cb(const char *event, size_t event_len,
+		    const char *data, size_t data_len, void *arg);
+static void	stream_reconcile(struct stream *s);
 static void	stream_done_cb(void *arg, enum upstream_result res,
 		    const char *why);
+static void	stream_done_held(struct stream *s, enum upstream_result res);
+static void	stream_done_failed(struct stream *s, enum upstream_result res);
 static void	stream_drained_cb(struct evhttp_connection *evcon, void *arg);
 static void	stream_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void	stream_client_closed_cb(struct evhttp_connection *evcon,
 		    void *arg);
 static void	stream_hangup_cb(evutil_socket_t fd, short what, void *arg);
 static void	stream_detach(struct stream *s);
+static void	stream_refuse(struct stream *s, int status, const char *code,
+		    const char *message, uint64_t retry_ms);
 static void	stream_fail(struct stream *s, int status, const char *code,
 		    const char *message);
 static void	stream_end(struct stream *s, const char *why);
@@ -138,48 +212,161 @@ stream_reason(int status)
 	}
 }
 
-/* Forward req (whose body has fully arrived) to pc, appending rest. */
+/* Forward req (whose body has fully arrived) to prov under cf. */
 void
 stream_start(const struct stream_env *env, struct evhttp_request *req,
-    const struct provider_config *pc, const char *rest)
+    struct config *cf, struct provider *prov, const char *rest)
 {
-	struct stream		*s;
-	struct evbuffer		*body = evhttp_request_get_input_buffer(req);
-	struct bufferevent	*bev;
-	struct upstream_request	 rq;
+	struct stream	*s;
 
 	s = xcalloc(1, sizeof *s);
 	s->env = env;
 	s->req = req;
 	s->evcon = evhttp_request_get_connection(req);
-	s->pc = pc;
+	s->cf = config_ref(cf);
+	s->prov = prov;
+	provider_ref(prov);
+	s->pc = config_find_provider(cf, provider_config(prov)->name,
+	    strlen(provider_config(prov)->name));
 	s->rest = xstrdup(rest);
 	s->chunk = evbuffer_new();
-	s->arrive_ms = s->start_ms = stream_now_ms();
+	s->arrive_ms = stream_now_ms();
+	TAILQ_INSERT_TAIL(&stream_all, s, entry);
+	stream_live++;
 	s->timer = evtimer_new(env->base, stream_timer_cb, s);
+	if (s->chunk == NULL || s->timer == NULL)
+		fatalx("%s: out of memory", __func__);
+	stream_watch_client(s);
+	stream_prepare_body(s);
+	s->ticket.tokens = s->tokens;
+	s->ticket.admitted = stream_admitted_cb;
+	s->ticket.arg = s;
+	stream_admit(s, 0);
+}
+
+/* Take over the client connection's deadlines and watch for a hang-up. */
+static void
+stream_watch_client(struct stream *s)
+{
+	struct bufferevent	*bev;
+
 	bev = evhttp_connection_get_bufferevent(s->evcon);
 	bufferevent_set_timeouts(bev, NULL, NULL);	/* ours run instead */
-	s->hangup = event_new(env->base, bufferevent_getfd(bev), EV_CLOSED,
-	    stream_hangup_cb, s);
-	if (s->chunk == NULL || s->timer == NULL || s->hangup == NULL)
+	s->hangup = event_new(s->env->base, bufferevent_getfd(bev),
+	    EV_CLOSED, stream_hangup_cb, s);
+	if (s->hangup == NULL)
 		fatalx("%s: out of memory", __func__);
 	event_add(s->hangup, NULL);
 	evhttp_connection_set_closecb(s->evcon, stream_client_closed_cb, s);
+}
 
-	s->bytes_in = evbuffer_get_length(body);
-	rq.pc = pc;
-	rq.client = req;
+/*
+ * Find the body to send and what it will cost: the client's bytes as they
+ * are, unless stream_include_usage asks for usage on an OpenAI stream.
+ * Only a token limit needs the estimate and the usage read back.
+ */
+static void
+stream_prepare_body(struct stream *s)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(s->req);
+	const struct provider_config *pc = s->pc;
+
+	s->bytes_in = evbuffer_get_length(in);
+	s->body_len = s->bytes_in;
+	s->body = (const char *)evbuffer_pullup(in, -1);
+	if (pc->stream_include_usage && pc->dialect == DIALECT_OPENAI &&
+	    s->body_len > 0) {
+		s->body_copy = dialect_add_include_usage(s->body, s->body_len,
+		    &s->body_len);
+		if (s->body_copy != NULL)
+			s->body = s->body_copy;
+		else
+			s->body_len = s->bytes_in;
+	}
+	s->reads_usage = pc->tokens_per_minute > 0;
+	if (s->reads_usage)
+		s->tokens = dialect_estimate_tokens(s->body, s->body_len,
+		    pc->default_max_tokens);
+}
+
+/* Ask the provider for admission; act on its answer. */
+static void
+stream_admit(struct stream *s, int front)
+{
+	uint64_t	retry_ms = 0;
+
+	switch (provider_submit(s->prov, &s->ticket, front, &retry_ms)) {
+	case PROVIDER_ADMIT:
+		stream_send(s);
+		break;
+	case PROVIDER_QUEUED:
+		s->phase = STREAM_QUEUED;
+		stream_arm(s, s->pc->queue_timeout);
+		break;
+	case PROVIDER_FULL:
+		stream_refuse(s, 429, "llmproxy_queue_full", "the daemon's "
+		    "queue for this provider is full", retry_ms);
+		break;
+	case PROVIDER_TOO_LARGE:
+		stream_refuse(s, 413, "llmproxy_request_too_large", "the "
+		    "request's token estimate exceeds tokens_per_minute", 0);
+		break;
+	case PROVIDER_RETIRED:
+		stream_refuse(s, 503, "llmproxy_provider_removed", "this "
+		    "provider was removed from the configuration", 1000);
+		break;
+	}
+}
+
+/* provider: the queued request was admitted. */
+static void
+stream_admitted_cb(struct provider_ticket *t, void *arg)
+{
+	struct stream	*s = arg;
+
+	stream_send(s);
+}
+
+/* Start an attempt: the request holds a slot from here. */
+static void
+stream_send(struct stream *s)
+{
+	struct upstream_request	rq;
+
+	s->slot = 1;
+	s->phase = STREAM_UPSTREAM;
+	if (s->attempts++ == 0)
+		s->admit_ms = stream_now_ms();
+	stream_reset_attempt(s);
+	rq.pc = s->pc;
+	rq.client = s->req;
 	rq.rest = s->rest;
-	rq.body_len = s->bytes_in;
-	rq.body = (const char *)evbuffer_pullup(body, -1);
-	s->attempts = 1;
-	if ((s->up = upstream_start(env->ul, &rq, &stream_upstream_cbs,
+	rq.body = s->body;
+	rq.body_len = s->body_len;
+	if ((s->up = upstream_start(s->env->ul, &rq, &stream_upstream_cbs,
 	    s)) == NULL) {
 		stream_fail(s, 503, "llmproxy_overloaded",
 		    "the daemon cannot start an upstream transfer now");
 		return;
 	}
-	stream_arm(s, pc->first_byte_timeout);
+	stream_arm(s, s->pc->first_byte_timeout);
+}
+
+/* Forget what an earlier attempt left behind. */
+static void
+stream_reset_attempt(struct stream *s)
+{
+	s->status = 0;
+	s->holding = 0;
+	s->sse = 0;
+	dialect_usage_init(&s->usage);
+	if (s->held != NULL)
+		evbuffer_drain(s->held, evbuffer_get_length(s->held));
+	if (s->usage_body != NULL)
+		evbuffer_drain(s->usage_body,
+		    evbuffer_get_length(s->usage_body));
+	sse_parser_free(s->usage_sse);
+	s->usage_sse = NULL;
 }
 
 /* (Re)arm the stream's one deadline, seconds from now. */
@@ -193,6 +380,17 @@ stream_arm(struct stream *s, double seconds)
 	evtimer_add(s->timer, &tv);
 }
 
+/* (Re)arm the stream's one deadline, ms from now. */
+static void
+stream_arm_ms(struct stream *s, uint64_t ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(s->timer, &tv);
+}
+
 /* Return the bytes queued for the client and not yet written. */
 static size_t
 stream_backlog(struct stream *s)
@@ -203,21 +401,108 @@ stream_backlog(struct stream *s)
 	return evbuffer_get_length(bufferevent_get_output(bev));
 }
 
-/* upstream: status and headers arrived; start the client's response. */
+/* Return 1 if another attempt is allowed (nothing went to the client). */
+static int
+stream_can_retry(struct stream *s)
+{
+	return !s->headers_sent && s->attempts <= s->pc->retries;
+}
+
+/*
+ * Return the wait before the next attempt: the upstream's Retry-After if
+ * it gave one, else 0.5 s x 2^(attempt - 1), at most 8 s, full jitter.
+ */
+static uint64_t
+stream_backoff_ms(struct stream *s)
+{
+	uint64_t	cap = STREAM_BACKOFF_BASE_MS;
+	int		i;
+
+	if (s->rl.retry_after_ms >= 0)
+		return (uint64_t)s->rl.retry_after_ms;
+	for (i = 1; i < s->attempts && cap < STREAM_BACKOFF_MAX_MS; i++)
+		cap *= 2;
+	if (cap > STREAM_BACKOFF_MAX_MS)
+		cap = STREAM_BACKOFF_MAX_MS;
+	return (uint64_t)arc4random_uniform((uint32_t)cap + 1);
+}
+
+/*
+ * Give the slot back (the attempt consumed no tokens; its request stays
+ * paid) and try again after delay_ms, at the head of the queue.
+ */
+static void
+stream_retry(struct stream *s, uint64_t delay_ms)
+{
+	provider_release(s->prov, s->tokens, 0);
+	s->slot = 0;
+	provider_count_retry(s->prov);
+	evhttp_clear_headers(evhttp_request_get_output_headers(s->req));
+	s->phase = STREAM_BACKOFF;
+	stream_arm_ms(s, delay_ms);
+}
+
+/* Read the rate-limit advice of a response's header fields. */
+static void
+stream_observe(struct stream *s, struct evkeyvalq *headers)
+{
+	const char	*names[STREAM_MAX_FIELDS], *values[STREAM_MAX_FIELDS];
+	struct evkeyval	*h;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(h, headers, next) {
+		if (n == STREAM_MAX_FIELDS)
+			break;
+		names[n] = h->key;
+		values[n++] = h->value;
+	}
+	provider_observe(s->prov, names, values, n, &s->rl);
+}
+
+/* upstream: status and headers arrived; retry, hold, or start the reply. */
 static void
 stream_headers_cb(void *arg, int status, struct evkeyvalq *headers)
 {
-	struct stream		*s = arg;
+	struct stream	*s = arg;
+
+	s->status = status;
+	stream_observe(s, headers);
+	if ((status == 500 || status == 502 || status == 503 ||
+	    status == 504 || status == 529) && stream_can_retry(s)) {
+		log_info("provider %s: upstream %d, retrying", s->pc->name,
+		    status);
+		upstream_cancel(s->up);
+		s->up = NULL;
+		stream_retry(s, stream_backoff_ms(s));
+		return;
+	}
+	stream_copy_headers(s, headers);
+	if (status == 429) {		/* billing error or rate limit? */
+		s->holding = 1;
+		if (s->held == NULL && (s->held = evbuffer_new()) == NULL)
+			fatalx("%s: out of memory", __func__);
+		stream_arm(s, s->pc->idle_timeout);
+		return;
+	}
+	stream_start_reply(s);
+}
+
+/* Send the status and headers copied to the response so far. */
+static void
+stream_start_reply(struct stream *s)
+{
 	struct evkeyvalq	*out = evhttp_request_get_output_headers(s->req);
 	const char		*type;
 
-	s->status = status;
-	s->headers_ms = stream_now_ms();
-	stream_copy_headers(s, headers);
 	stream_add_own_headers(s, out);
 	type = evhttp_find_header(out, "Content-Type");
 	s->sse = type != NULL &&
 	    strncasecmp(type, "text/event-stream", 17) == 0;
+	if (s->reads_usage && s->sse)
+		s->usage_sse = sse_parser_new(STREAM_USAGE_EVENT_MAX);
+	else if (s->reads_usage && s->usage_body == NULL &&
+	    (s->usage_body = evbuffer_new()) == NULL)
+		fatalx("%s: out of memory", __func__);
 	/*
 	 * An HTTP/1.0 client cannot take chunks: without a length its body
 	 * ends with the connection, so it must not be kept alive.
@@ -226,7 +511,7 @@ stream_headers_cb(void *arg, int status, struct evkeyvalq *headers)
 	    evhttp_find_header(out, "Content-Length") == NULL)
 		evhttp_remove_header(evhttp_request_get_input_headers(s->req),
 		    "Connection");
-	evhttp_send_reply_start(s->req, status, stream_reason(status));
+	evhttp_send_reply_start(s->req, s->status, stream_reason(s->status));
 	s->headers_sent = 1;
 	stream_arm(s, s->pc->idle_timeout);
 }
@@ -267,9 +552,12 @@ stream_copy_headers(struct stream *s, struct evkeyvalq *in)
 static void
 stream_add_own_headers(struct stream *s, struct evkeyvalq *out)
 {
-	char	buf[32];
+	char		buf[32];
+	uint64_t	queued;
 
-	snprintf(buf, sizeof buf, "%" PRIu64, s->start_ms - s->arrive_ms);
+	queued = (s->admit_ms != 0 ? s->admit_ms : stream_now_ms()) -
+	    s->arrive_ms;
+	snprintf(buf, sizeof buf, "%" PRIu64, queued);
 	evhttp_add_header(out, "x-llmproxy-queue-ms", buf);
 	snprintf(buf, sizeof buf, "%d", s->attempts);
 	evhttp_add_header(out, "x-llmproxy-attempts", buf);
@@ -281,9 +569,35 @@ stream_body_cb(void *arg, const char *data, size_t len)
 {
 	struct stream	*s = arg;
 
+	if (s->holding) {
+		stream_hold(s, data, len);
+		return 0;
+	}
 	if (stream_backlog(s) >= STREAM_HIGH_WATER) {
 		s->paused = 1;
 		return 1;		/* offered again after the drain */
+	}
+	stream_forward(s, data, len);
+	stream_arm(s, s->pc->idle_timeout);
+	return 0;
+}
+
+/* Send len bytes to the client, reading usage from them when needed. */
+static void
+stream_forward(struct stream *s, const char *data, size_t len)
+{
+	if (s->usage_sse != NULL)
+		sse_parser_feed(s->usage_sse, data, len,
+		    stream_usage_event_cb, s);
+	else if (s->usage_body != NULL) {
+		if (evbuffer_get_length(s->usage_body) + len <=
+		    STREAM_USAGE_BODY_MAX)
+			evbuffer_add(s->usage_body, data, len);
+		else {
+			evbuffer_free(s->usage_body);	/* too big to read */
+			s->usage_body = NULL;
+			s->reads_usage = 0;
+		}
 	}
 	evbuffer_add(s->chunk, data, len);
 	evhttp_send_reply_chunk_with_cb(s->req, s->chunk, stream_drained_cb,
@@ -291,25 +605,62 @@ stream_body_cb(void *arg, const char *data, size_t len)
 	/* evhttp leaves the chunk alone for bodiless (HEAD) responses. */
 	evbuffer_drain(s->chunk, evbuffer_get_length(s->chunk));
 	s->bytes_out += len;
-	stream_arm(s, s->pc->idle_timeout);
-	return 0;
 }
 
-/* evhttp: everything queued for the client was written. */
+/* Keep a 429's body until its end; a large one is passed on instead. */
 static void
-stream_drained_cb(struct evhttp_connection *evcon, void *arg)
+stream_hold(struct stream *s, const char *data, size_t len)
+{
+	evbuffer_add(s->held, data, len);
+	stream_arm(s, s->pc->idle_timeout);
+	if (evbuffer_get_length(s->held) > STREAM_HOLD_MAX)
+		stream_release_hold(s);
+}
+
+/* Stop holding: send the 429's headers and what was held of its body. */
+static void
+stream_release_hold(struct stream *s)
+{
+	size_t	len = evbuffer_get_length(s->held);
+
+	s->holding = 0;
+	stream_start_reply(s);
+	if (len > 0)
+		stream_forward(s, (const char *)evbuffer_pullup(s->held, -1),
+		    len);
+	evbuffer_drain(s->held, len);
+}
+
+/* sse: one event of the response; read usage from it. */
+static void
+stream_usage_event_cb(const char *event, size_t event_len, const char *data,
+    size_t data_len, void *arg)
 {
 	struct stream	*s = arg;
 
-	if (s->cutting) {
-		stream_drop_client(s, "upstream failed");
+	dialect_usage_from_event(s->pc->dialect, event, event_len, data,
+	    data_len, &s->usage);
+}
+
+/* Correct the provider's token bucket by the usage the answer reported. */
+static void
+stream_reconcile(struct stream *s)
+{
+	int64_t	used = 0;
+
+	if (!s->reads_usage)
 		return;
-	}
-	if (s->paused && s->up != NULL) {
-		s->paused = 0;
-		stream_arm(s, s->pc->idle_timeout);
-		upstream_resume(s->up);	/* may call stream_body_cb */
-	}
+	if (s->usage_body != NULL)
+		dialect_usage_from_body(s->pc->dialect,
+		    (const char *)evbuffer_pullup(s->usage_body, -1),
+		    evbuffer_get_length(s->usage_body), &s->usage);
+	if (s->usage.input_tokens < 0 && s->usage.output_tokens < 0)
+		return;			/* none reported: keep the estimate */
+	if (s->usage.input_tokens > 0)
+		used += s->usage.input_tokens;
+	if (s->usage.output_tokens > 0)
+		used += s->usage.output_tokens;
+	provider_reconcile(s->prov, used - s->tokens);
 }
 
 /* upstream: the transfer is over (the upstream frees itself). */
@@ -319,14 +670,58 @@ stream_done_cb(void *arg, enum upstream_result res, const char *why)
 	struct stream	*s = arg;
 
 	s->up = NULL;
+	if (s->holding) {
+		stream_done_held(s, res);
+		return;
+	}
 	if (res == UPSTREAM_OK) {
+		stream_reconcile(s);
 		stream_end(s, NULL);
 		return;
 	}
 	log_info("provider %s: upstream %s", s->pc->name, why);
+	stream_done_failed(s, res);
+}
+
+/*
+ * A held 429 is complete: a billing error goes to the client as it is;
+ * a rate limit pauses the provider, then retries or, with no retries
+ * left, goes to the client too.
+ */
+static void
+stream_done_held(struct stream *s, enum upstream_result res)
+{
+	int	billing;
+
+	billing = dialect_is_billing_error(
+	    (const char *)evbuffer_pullup(s->held, -1),
+	    evbuffer_get_length(s->held));
+	if (!billing)
+		provider_pause(s->prov, (uint64_t)s->rl.cooldown_ms);
+	if (!billing && res == UPSTREAM_OK && stream_can_retry(s)) {
+		stream_retry(s, 0);	/* the pause holds it back */
+		return;
+	}
+	stream_release_hold(s);
+	if (res == UPSTREAM_OK)
+		stream_end(s, NULL);
+	else
+		stream_break(s, "llmproxy_upstream_error",
+		    "the upstream connection failed mid-response");
+}
+
+/* The attempt failed: retry, or tell the client in the right shape. */
+static void
+stream_done_failed(struct stream *s, enum upstream_result res)
+{
 	if (s->headers_sent) {
 		stream_break(s, "llmproxy_upstream_error",
 		    "the upstream connection failed mid-response");
+		return;
+	}
+	if ((res == UPSTREAM_CONNECT_FAILED ||
+	    res == UPSTREAM_CONNECT_TIMEOUT) && stream_can_retry(s)) {
+		stream_retry(s, stream_backoff_ms(s));
 		return;
 	}
 	switch (res) {
@@ -345,15 +740,45 @@ stream_done_cb(void *arg, enum upstream_result res, const char *why)
 	}
 }
 
-/* The first-byte or idle deadline passed. */
+/* evhttp: everything queued for the client was written. */
+static void
+stream_drained_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct stream	*s = arg;
+
+	if (s->phase == STREAM_CUTTING) {
+		stream_drop_client(s, "llmproxy_upstream_error");
+		return;
+	}
+	if (s->paused && s->up != NULL) {
+		s->paused = 0;
+		stream_arm(s, s->pc->idle_timeout);
+		upstream_resume(s->up);	/* may call stream_body_cb */
+	}
+}
+
+/* The phase's deadline passed. */
 static void
 stream_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct stream	*s = arg;
 
-	if (s->cutting) {
+	switch (s->phase) {
+	case STREAM_QUEUED:
+		provider_withdraw(s->prov, &s->ticket);
+		provider_count_refusal(s->prov,
+		    PROVIDER_REFUSED_QUEUE_TIMEOUT);
+		stream_refuse(s, 429, "llmproxy_queue_timeout", "the request "
+		    "waited queue_timeout for its provider's limits", 1000);
+		return;
+	case STREAM_BACKOFF:
+		stream_admit(s, 1);
+		return;
+	case STREAM_CUTTING:
 		stream_drop_client(s, "client stopped reading");
 		return;
+	case STREAM_UPSTREAM:
+		break;
 	}
 	upstream_cancel(s->up);
 	s->up = NULL;
@@ -373,8 +798,6 @@ stream_client_closed_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct stream	*s = arg;
 
-	upstream_cancel(s->up);
-	s->up = NULL;
 	/*
 	 * Detached from a dying connection, the request is ours to free;
 	 * still attached, evhttp frees it with the connection.
@@ -390,8 +813,6 @@ stream_hangup_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct stream	*s = arg;
 
-	upstream_cancel(s->up);
-	s->up = NULL;
 	stream_drop_client(s, "client closed");
 }
 
@@ -407,19 +828,37 @@ stream_detach(struct stream *s)
 	    &s->env->keepalive);
 }
 
+/*
+ * Refuse with the daemon's own error; retry_ms > 0 adds Retry-After
+ * (whole seconds, rounded up) and retry-after-ms.
+ */
+static void
+stream_refuse(struct stream *s, int status, const char *code,
+    const char *message, uint64_t retry_ms)
+{
+	struct evkeyvalq	*out = evhttp_request_get_output_headers(s->req);
+	char			 buf[32];
+
+	evhttp_clear_headers(out);
+	if (retry_ms > 0) {
+		snprintf(buf, sizeof buf, "%" PRIu64, (retry_ms + 999) / 1000);
+		evhttp_add_header(out, "Retry-After", buf);
+		snprintf(buf, sizeof buf, "%" PRIu64, retry_ms);
+		evhttp_add_header(out, "retry-after-ms", buf);
+	}
+	s->status = status;
+	stream_add_own_headers(s, out);
+	stream_detach(s);
+	stream_reply_error(s->req, s->pc, status, code, message);
+	stream_free(s, code);
+}
+
 /* Answer with an error before any of the response went out. */
 static void
 stream_fail(struct stream *s, int status, const char *code,
     const char *message)
 {
-	struct evkeyvalq	*out = evhttp_request_get_output_headers(s->req);
-
-	s->status = status;
-	evhttp_clear_headers(out);
-	stream_add_own_headers(s, out);
-	stream_detach(s);
-	stream_reply_error(s->req, s->pc, status, code, message);
-	stream_free(s, code);
+	stream_refuse(s, status, code, message, 0);
 }
 
 /* The response is complete: end it and keep the connection. */
@@ -453,7 +892,7 @@ stream_break(struct stream *s, const char *code, const char *message)
 		stream_drop_client(s, code);
 		return;
 	}
-	s->cutting = 1;		/* stream_drained_cb drops it */
+	s->phase = STREAM_CUTTING;	/* stream_drained_cb drops it */
 	stream_arm(s, s->pc->idle_timeout);
 }
 
@@ -468,26 +907,79 @@ stream_drop_client(struct stream *s, const char *why)
 	evhttp_connection_free(evcon);
 }
 
-/* Log the access line and free s; the request is already finished. */
+/*
+ * Log the access line and free s, giving back to its provider whatever
+ * it holds; the request is already finished.
+ */
 static void
 stream_free(struct stream *s, const char *why)
 {
 	uint64_t	now = stream_now_ms();
+	uint64_t	start = s->admit_ms != 0 ? s->admit_ms : now;
 
 	if (log_enabled(LOG_LEVEL_INFO))
 		log_info("access provider=%s path=%.*s status=%d queue_ms=%"
 		    PRIu64 " upstream_ms=%" PRIu64 " bytes_in=%zu bytes_out=%"
 		    PRIu64 " attempts=%d%s%s", s->pc->name,
 		    (int)strcspn(s->rest, "?"), s->rest, s->status,
-		    s->start_ms - s->arrive_ms, now - s->start_ms, s->bytes_in,
+		    start - s->arrive_ms, now - start, s->bytes_in,
 		    s->bytes_out, s->attempts, why != NULL ? " end=" : "",
 		    why != NULL ? why : "");
 	upstream_cancel(s->up);
+	provider_withdraw(s->prov, &s->ticket);
+	if (s->slot)
+		provider_release(s->prov, 0, 0);	/* tokens stay spent */
+	provider_unref(s->prov);
+	config_unref(s->cf);
 	event_free(s->timer);
 	event_free(s->hangup);
 	evbuffer_free(s->chunk);
+	if (s->held != NULL)
+		evbuffer_free(s->held);
+	if (s->usage_body != NULL)
+		evbuffer_free(s->usage_body);
+	sse_parser_free(s->usage_sse);
+	free(s->body_copy);
 	free(s->rest);
+	TAILQ_REMOVE(&stream_all, s, entry);
+	if (--stream_live == 0 && s->env->drained != NULL)
+		s->env->drained(s->env->drained_arg);
 	free(s);
+}
+
+/* Return the number of live streams. */
+size_t
+stream_count(void)
+{
+	return stream_live;
+}
+
+/*
+ * End every stream now (the shutdown deadline): waiting requests get 503,
+ * responses under way end as a broken stream does (SPEC section 6).
+ */
+void
+stream_shutdown_all(void)
+{
+	struct stream	*s, *next;
+
+	for (s = TAILQ_FIRST(&stream_all); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->phase == STREAM_CUTTING)
+			continue;		/* already on its way out */
+		upstream_cancel(s->up);
+		s->up = NULL;
+		if (s->headers_sent) {
+			stream_break(s, "llmproxy_shutdown",
+			    "the daemon is shutting down");
+			continue;
+		}
+		if (s->phase == STREAM_QUEUED || s->phase == STREAM_BACKOFF)
+			provider_count_refusal(s->prov,
+			    PROVIDER_REFUSED_SHUTDOWN);
+		stream_refuse(s, 503, "llmproxy_shutdown",
+		    "the daemon is shutting down", 1000);
+	}
 }
 
 /* Answer req with status and an error body in pc's dialect. */

@@ -13,8 +13,12 @@
 
 #include <sys/time.h>
 
+#include <stddef.h>
+
+struct config;
 struct event_base;
 struct evhttp_request;
+struct provider;
 struct provider_config;
 struct upstream_loop;
 
@@ -23,11 +27,21 @@ struct stream_env {
 	struct event_base	*base;
 	struct upstream_loop	*ul;
 	struct timeval		 keepalive;	/* client idle timeout */
+	void			(*drained)(void *); /* the last stream ended */
+	void			*drained_arg;
 };
 
-/* Forward req (whose body has fully arrived) to pc, appending rest. */
+/*
+ * Forward req (whose body has fully arrived) to prov, appending rest to
+ * its base_url, under configuration cf (referenced while the stream lives).
+ */
 void	stream_start(const struct stream_env *env, struct evhttp_request *req,
-	    const struct provider_config *pc, const char *rest);
+	    struct config *cf, struct provider *prov, const char *rest);
+
+/* Return the number of live streams. */
+size_t	stream_count(void);
+/* End every stream now: the shutdown deadline passed (SPEC section 10). */
+void	stream_shutdown_all(void);
 
 /* Answer req with status and an error body in pc's dialect (NULL: OpenAI). */
 void	stream_reply_error(struct evhttp_request *req,

@@ -441,9 +441,15 @@ upstream_build_headers(const struct upstream_request *rq)
 		    headers_is_credential(h->key) ||
 		    headers_is_upstream_managed(h->key))
 			continue;
+		/* Usage must be readable while a token limit needs it. */
+		if (pc->tokens_per_minute > 0 &&
+		    strcasecmp(h->key, "Accept-Encoding") == 0)
+			continue;
 		list = upstream_add_header(list, h->key, h->value);
 	}
 	free(conn);
+	if (pc->tokens_per_minute > 0)
+		list = curl_slist_append(list, "Accept-Encoding: identity");
 	if (pc->auth == AUTH_BEARER) {
 		xasprintf(&auth, "Authorization: Bearer %s", pc->api_key);
 		list = curl_slist_append(list, auth);

@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * provider: runtime state per provider, the FIFO queue and its pump.
+ *
+ * A request asks provider_submit() for admission.  If nobody waits and
+ * the limiter agrees, it is admitted at once; otherwise it joins the tail
+ * of the queue (a retry joins the head).  Only the head is ever offered
+ * to the limiter, so a large request at the head is never overtaken by
+ * smaller ones behind it.  The pump runs from one timer per provider:
+ * armed for the time the limiter names, or at once when a slot is
+ * released or the head changes; it admits heads until the limiter says
+ * wait.  Queue deadlines are the requests' own (stream.c), and withdrawal
+ * is O(1), so the queue never needs scanning.
+ */
+#include <sys/queue.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "headers.h"
+#include "limiter.h"
+#include "log.h"
+#include "provider.h"
+#include "xmalloc.h"
+
+struct provider {
+	char				*name;
+	struct config			*cf;	/* referenced: pc lives in it */
+	const struct provider_config	*pc;
+	struct limiter			*lm;
+	struct event			*wake;	/* runs the pump */
+	TAILQ_HEAD(, provider_ticket)	 queue;
+	size_t				 nqueued;
+	unsigned			 refs;
+	int				 retired;
+	uint64_t			 admitted;
+	uint64_t			 refused;
+	uint64_t			 retried;
+	uint64_t			 upstream_429;
+	TAILQ_ENTRY(provider)		 entry;
+};
+
+static TAILQ_HEAD(, provider)	provider_list =
+    TAILQ_HEAD_INITIALIZER(provider_list);
+
+static uint64_t	provider_now_ms(void);
+static int64_t	provider_wall_ms(void);
+static void	provider_limits(const struct provider_config *pc,
+		    struct limiter_limits *l);
+static struct provider *provider_new(struct event_base *base,
+		    struct config *cf, const struct provider_config *pc);
+static void	provider_update(struct provider *p, struct config *cf,
+		    const struct provider_config *pc);
+static void	provider_free(struct provider *p);
+static void	provider_pump_soon(struct provider *p);
+static void	provider_pump_cb(evutil_socket_t fd, short what, void *arg);
+static void	provider_arm(struct provider *p, uint64_t ms);
+static json_t	*provider_status_one(struct provider *p, uint64_t now,
+		    int64_t wall);
+static json_t	*provider_time_json(uint64_t mono_ms, uint64_t now,
+		    int64_t wall);
+
+/* Return a monotonic clock in milliseconds. */
+static uint64_t
+provider_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Return the wall clock in milliseconds since the epoch (for dates). */
+static int64_t
+provider_wall_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Fill l with pc's limits. */
+static void
+provider_limits(const struct provider_config *pc, struct limiter_limits *l)
+{
+	l->requests_per_minute = pc->requests_per_minute;
+	l->burst = pc->burst;
+	l->tokens_per_minute = pc->tokens_per_minute;
+	l->max_concurrent = pc->max_concurrent;
+}
+
+/* Bring the runtime providers in line with cf. */
+void
+provider_sync(struct event_base *base, const struct config *ccf)
+{
+	struct config	*cf = (struct config *)ccf;	/* for references */
+	struct provider	*p, *next;
+	size_t		 i;
+
+	for (i = 0; i < cf->nproviders; i++) {
+		if ((p = provider_find(cf->providers[i].name)) != NULL)
+			provider_update(p, cf, &cf->providers[i]);
+		else {
+			/* TAILQ_INSERT_TAIL evaluates its element twice. */
+			p = provider_new(base, cf, &cf->providers[i]);
+			TAILQ_INSERT_TAIL(&provider_list, p, entry);
+		}
+	}
+	for (p = TAILQ_FIRST(&provider_list); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->retired || p->cf == cf)
+			continue;
+		log_info("provider %s: removed; its requests finish", p->name);
+		p->retired = 1;
+		provider_unref(p);		/* the registry's reference */
+	}
+}
+
+/* Return a new provider for pc, referencing cf. */
+static struct provider *
+provider_new(struct event_base *base, struct config *cf,
+    const struct provider_config *pc)
+{
+	struct provider		*p;
+	struct limiter_limits	 l;
+
+	p = xcalloc(1, sizeof *p);
+	p->name = xstrdup(pc->name);
+	p->cf = config_ref(cf);
+	p->pc = pc;
+	p->refs = 1;				/* the registry's */
+	TAILQ_INIT(&p->queue);
+	provider_limits(pc, &l);
+	p->lm = limiter_new(&l, provider_now_ms());
+	if ((p->wake = evtimer_new(base, provider_pump_cb, p)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	return p;
+}
+
+/* Move p to pc (a reload): new limits apply at once. */
+static void
+provider_update(struct provider *p, struct config *cf,
+    const struct provider_config *pc)
+{
+	struct limiter_limits	l;
+
+	config_ref(cf);
+	config_unref(p->cf);
+	p->cf = cf;
+	p->pc = pc;
+	provider_limits(pc, &l);
+	limiter_set_limits(p->lm, &l, provider_now_ms());
+	provider_pump_soon(p);
+}
+
+/* Free p and what it holds. */
+static void
+provider_free(struct provider *p)
+{
+	TAILQ_REMOVE(&provider_list, p, entry);
+	event_free(p->wake);
+	limiter_free(p->lm);
+	config_unref(p->cf);
+	free(p->name);
+	free(p);
+}
+
+/* Free every provider (at exit, after every stream has ended). */
+void
+provider_free_all(void)
+{
+	struct provider	*p;
+
+	while ((p = TAILQ_FIRST(&provider_list)) != NULL)
+		provider_free(p);
+}
+
+/* Return the live provider called name, or NULL. */
+struct provider *
+provider_find(const char *name)
+{
+	struct provider	*p;
+
+	TAILQ_FOREACH(p, &provider_list, entry) {
+		if (!p->retired && strcmp(p->name, name) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/* Return p's current configuration. */
+const struct provider_config *
+provider_config(const struct provider *p)
+{
+	return p->pc;
+}
+
+/* Take a reference that keeps p alive while a request uses it. */
+void
+provider_ref(struct provider *p)
+{
+	p->refs++;
+}
+
+/* Drop that reference (a retired provider is freed with the last). */
+void
+provider_unref(struct provider *p)
+{
+	if (--p->refs == 0)
+		provider_free(p);
+}
+
+/* Ask for admission for t (at the front for a retry). */
+enum provider_verdict
+provider_submit(struct provider *p, struct provider_ticket *t, int front,
+    uint64_t *retry_ms)
+{
+	uint64_t	wait_ms = 0;
+
+	if (p->retired && !front)
+		return PROVIDER_RETIRED;
+	if (p->pc->tokens_per_minute > 0 &&
+	    t->tokens > p->pc->tokens_per_minute) {
+		provider_count_refusal(p, PROVIDER_REFUSED_TOO_LARGE);
+		return PROVIDER_TOO_LARGE;
+	}
+	if (TAILQ_EMPTY(&p->queue)) {
+		if (limiter_acquire(p->lm, t->tokens, provider_now_ms(),
+		    &wait_ms) == LIMITER_ADMIT) {
+			p->admitted++;
+			return PROVIDER_ADMIT;
+		}
+	}
+	if (!front && p->nqueued >= (size_t)p->pc->queue_max) {
+		provider_count_refusal(p, PROVIDER_REFUSED_QUEUE_FULL);
+		*retry_ms = wait_ms != 0 && wait_ms != LIMITER_WAIT_FOR_RELEASE ?
+		    wait_ms : 1000;
+		return PROVIDER_FULL;
+	}
+	if (front)
+		TAILQ_INSERT_HEAD(&p->queue, t, entry);
+	else
+		TAILQ_INSERT_TAIL(&p->queue, t, entry);
+	t->queued = 1;
+	p->nqueued++;
+	if (TAILQ_FIRST(&p->queue) == t)
+		provider_pump_soon(p);		/* a new head: ask for it */
+	return PROVIDER_QUEUED;
+}
+
+/* Take t out of the queue (client gone, deadline passed). */
+void
+provider_withdraw(struct provider *p, struct provider_ticket *t)
+{
+	int	was_head;
+
+	if (!t->queued)
+		return;
+	was_head = TAILQ_FIRST(&p->queue) == t;
+	TAILQ_REMOVE(&p->queue, t, entry);
+	t->queued = 0;
+	p->nqueued--;
+	if (was_head)
+		provider_pump_soon(p);		/* the next may fit now */
+}
+
+/* An admitted request is over or backs off: give back its slot. */
+void
+provider_release(struct provider *p, int64_t unused_tokens,
+    int refund_request)
+{
+	limiter_release(p->lm);
+	if (unused_tokens > 0 || refund_request)
+		limiter_refund(p->lm, unused_tokens, refund_request,
+		    provider_now_ms());
+	if (!TAILQ_EMPTY(&p->queue))
+		provider_pump_soon(p);
+}
+
+/* Correct the token bucket by real usage minus the estimate. */
+void
+provider_reconcile(struct provider *p, int64_t delta)
+{
+	if (delta == 0)
+		return;
+	limiter_adjust_tokens(p->lm, delta, provider_now_ms());
+	if (delta < 0 && !TAILQ_EMPTY(&p->queue))
+		provider_pump_soon(p);
+}
+
+/* Count a refusal of the daemon's own. */
+void
+provider_count_refusal(struct provider *p, enum provider_refusal why)
+{
+	p->refused++;
+}
+
+/* Count a retry. */
+void
+provider_count_retry(struct provider *p)
+{
+	p->retried++;
+}
+
+/* Read a response's rate-limit fields into *rl; lower p's buckets. */
+void
+provider_observe(struct provider *p, const char *const *names,
+    const char *const *values, size_t n, struct headers_ratelimit *rl)
+{
+	headers_parse_ratelimit(names, values, n, provider_wall_ms(), rl);
+	limiter_observe_remaining(p->lm, rl->remaining_requests,
+	    rl->remaining_tokens, provider_now_ms());
+}
+
+/* An upstream 429 (not a billing error): admit nothing for ms. */
+void
+provider_pause(struct provider *p, uint64_t ms)
+{
+	p->upstream_429++;
+	limiter_cooldown(p->lm, provider_now_ms() + ms);
+	log_info("provider %s: upstream 429, pausing %llu ms", p->name,
+	    (unsigned long long)ms);
+}
+
+/* Run the pump on the next loop turn. */
+static void
+provider_pump_soon(struct provider *p)
+{
+	provider_arm(p, 0);
+}
+
+/* Arm the pump's timer ms from now (replacing any earlier arming). */
+static void
+provider_arm(struct provider *p, uint64_t ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(p->wake, &tv);
+}
+
+/* Timer: admit heads of the queue until the limiter says wait. */
+static void
+provider_pump_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct provider		*p = arg;
+	struct provider_ticket	*t;
+	uint64_t		 wait_ms;
+
+	provider_ref(p);	/* an admitted() may drop the last other one */
+	while ((t = TAILQ_FIRST(&p->queue)) != NULL) {
+		if (limiter_acquire(p->lm, t->tokens, provider_now_ms(),
+		    &wait_ms) != LIMITER_ADMIT) {
+			if (wait_ms != LIMITER_WAIT_FOR_RELEASE)
+				provider_arm(p, wait_ms);
+			break;
+		}
+		TAILQ_REMOVE(&p->queue, t, entry);
+		t->queued = 0;
+		p->nqueued--;
+		p->admitted++;
+		t->admitted(t, t->arg);
+	}
+	provider_unref(p);
+}
+
+/* Return a new JSON array describing every provider. */
+void *
+provider_status_json(void)
+{
+	struct provider	*p;
+	json_t		*all = json_array();
+	uint64_t	 now = provider_now_ms();
+	int64_t		 wall = provider_wall_ms();
+
+	TAILQ_FOREACH(p, &provider_list, entry)
+		json_array_append_new(all, provider_status_one(p, now, wall));
+	return all;
+}
+
+/* Describe one provider, as SPEC section 8 names the members. */
+static json_t *
+provider_status_one(struct provider *p, uint64_t now, int64_t wall)
+{
+	const struct provider_config	*pc = p->pc;
+	struct limiter_state		 st;
+
+	limiter_state(p->lm, now, &st);
+	return json_pack("{s:s,s:b,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I},"
+	    "s:{s:o,s:o},s:o,s:{s:I,s:I,s:I,s:I}}",
+	    "name", p->name, "retired", p->retired,
+	    "in_flight", (json_int_t)st.in_flight,
+	    "queued", (json_int_t)p->nqueued,
+	    "limits",
+	    "requests_per_minute", (json_int_t)pc->requests_per_minute,
+	    "tokens_per_minute", (json_int_t)pc->tokens_per_minute,
+	    "burst", (json_int_t)pc->burst,
+	    "max_concurrent", (json_int_t)pc->max_concurrent,
+	    "queue_max", (json_int_t)pc->queue_max,
+	    "buckets",
+	    "requests", st.requests_limited ? json_real(st.requests) :
+	    json_null(),
+	    "tokens", st.tokens_limited ? json_real(st.tokens) : json_null(),
+	    "cooldown_until", provider_time_json(st.cooldown_until_ms, now,
+	    wall),
+	    "totals", "admitted", (json_int_t)p->admitted,
+	    "refused", (json_int_t)p->refused,
+	    "retried", (json_int_t)p->retried,
+	    "upstream_429", (json_int_t)p->upstream_429);
+}
+
+/* Return a monotonic time as RFC 3339 (UTC), or null if none or past. */
+static json_t *
+provider_time_json(uint64_t mono_ms, uint64_t now, int64_t wall)
+{
+	struct tm	tm;
+	time_t		secs;
+	int64_t		at;
+	char		buf[64];
+
+	if (mono_ms == 0 || mono_ms <= now)
+		return json_null();
+	at = wall + (int64_t)(mono_ms - now);
+	secs = (time_t)(at / 1000);
+	gmtime_r(&secs, &tm);
+	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)(at % 1000));
+	return json_string(buf);
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * provider: a provider's runtime state: its admission limits, its FIFO
+ * queue of waiting requests, its upstream-429 cooldown, its totals.
+ *
+ * The state is keyed by provider name and outlives configurations: a
+ * reload (provider_sync) updates the limits of a live provider in place,
+ * creates new ones, and retires removed ones, which take no new requests
+ * while their in-flight ones finish.  The admission arithmetic itself is
+ * behind the admission interface (limiter.h, today local; tomorrow a
+ * shared backend); this module owns the queue and decides when to ask.
+ */
+#ifndef PROVIDER_H
+#define PROVIDER_H
+
+#include <sys/queue.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct event_base;
+struct headers_ratelimit;
+struct provider;
+struct provider_config;
+
+/* What a queued request leaves with its provider. */
+struct provider_ticket {
+	int64_t			 tokens;	/* estimate; 0 if unlimited */
+	void			(*admitted)(struct provider_ticket *, void *);
+	void			*arg;
+	int			 queued;
+	TAILQ_ENTRY(provider_ticket) entry;
+};
+
+enum provider_verdict {
+	PROVIDER_ADMIT,		/* taken: send now */
+	PROVIDER_QUEUED,	/* admitted() will be called later */
+	PROVIDER_FULL,		/* queue_max reached: 429 */
+	PROVIDER_TOO_LARGE,	/* estimate above the token bucket: 413 */
+	PROVIDER_RETIRED	/* removed by a reload: 503 */
+};
+
+/* Why a provider refused, for totals and logs. */
+enum provider_refusal {
+	PROVIDER_REFUSED_QUEUE_FULL,
+	PROVIDER_REFUSED_QUEUE_TIMEOUT,
+	PROVIDER_REFUSED_TOO_LARGE,
+	PROVIDER_REFUSED_SHUTDOWN
+};
+
+/*
+ * Bring the runtime providers in line with cf (at start-up and on every
+ * reload): keep state by name, apply changed limits at once, create new
+ * providers, retire removed ones.
+ */
+void		 provider_sync(struct event_base *base,
+		    const struct config *cf);
+/* Free every provider (at exit, after every stream has ended). */
+void		 provider_free_all(void);
+/* Return the live provider called name, or NULL. */
+struct provider	*provider_find(const char *name);
+/* Return p's current configuration. */
+const struct provider_config *provider_config(const struct provider *p);
+/* Take a reference that keeps p alive while a request uses it. */
+void		 provider_ref(struct provider *p);
+/* Drop that reference (a retired provider is freed with the last). */
+void		 provider_unref(struct provider *p);
+
+/*
+ * Ask for admission for t.  At the front (a retry) it goes before every
+ * waiting request and is never refused for a full queue.  *retry_ms is
+ * set for PROVIDER_FULL.
+ */
+enum provider_verdict provider_submit(struct provider *p,
+		    struct provider_ticket *t, int front, uint64_t *retry_ms);
+/* Take t out of the queue (client gone, deadline passed). */
+void		 provider_withdraw(struct provider *p,
+		    struct provider_ticket *t);
+/*
+ * An admitted request is over (or waits for a retry): give back its
+ * slot.  unused_tokens (its estimate, when nothing reached the provider)
+ * are refunded; a request that never reached it (refund_request) gives
+ * its request back too.
+ */
+void		 provider_release(struct provider *p, int64_t unused_tokens,
+		    int refund_request);
+/* Correct the token bucket by real usage minus the estimate. */
+void		 provider_reconcile(struct provider *p, int64_t delta);
+/* Count a refusal of the daemon's own. */
+void		 provider_count_refusal(struct provider *p,
+		    enum provider_refusal why);
+/* Count a retry. */
+void		 provider_count_retry(struct provider *p);
+/*
+ * Read a response's rate-limit fields (names[i]: values[i]) into *rl and
+ * lower p's buckets to what the provider says remains.
+ */
+void		 provider_observe(struct provider *p,
+		    const char *const *names, const char *const *values,
+		    size_t n, struct headers_ratelimit *rl);
+/* An upstream 429 (not a billing error): pause all of p for ms. */
+void		 provider_pause(struct provider *p, uint64_t ms);
+/* Return a new JSON array (jansson json_t *) describing every provider. */
+void		*provider_status_json(void);
+
+#endif /* PROVIDER_H */
