@@ -1056,6 +1056,21 @@ config_free(struct config *cf)
 	free(cf);
 }
 
+/* Return 1 if a and b listen on the same addresses, in the same order. */
+int
+config_same_listen(const struct config *a, const struct config *b)
+{
+	size_t	i;
+
+	if (a->nlisten != b->nlisten)
+		return 0;
+	for (i = 0; i < a->nlisten; i++) {
+		if (strcmp(a->listen[i], b->listen[i]) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 /* Take a reference to cf: it stays alive until the last config_unref. */
 struct config *
 config_ref(struct config *cf)

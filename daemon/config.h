@@ -108,6 +108,9 @@ void		 config_unref(struct config *cf);
 /* Find the provider called name (len bytes, not NUL-terminated). */
 const struct provider_config *config_find_provider(const struct config *cf,
 		    const char *name, size_t len);
+/* Return 1 if a and b listen on the same addresses (a reload's check). */
+int		 config_same_listen(const struct config *a,
+		    const struct config *b);
 /* Write the key table as reference documentation (man page source). */
 void		 config_write_reference(FILE *f);
 /* Name of a log level ("info"), of a dialect ("openai"). */

@@ -44,8 +44,6 @@ static struct {
 
 static void	main_usage(FILE *f);
 static void	main_apply_log_level(const struct config *cf);
-static int	main_same_listen(const struct config *a,
-		    const struct config *b);
 static void	main_version(void);
 static void	main_stop_cb(evutil_socket_t sig, short what, void *arg);
 static void	main_hup_cb(evutil_socket_t sig, short what, void *arg);
@@ -107,7 +105,7 @@ main_hup_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	if (main_state.listen != NULL)
 		main_set_listen(cf, main_state.listen);
-	if (!main_same_listen(cf, main_state.cf))
+	if (!config_same_listen(cf, main_state.cf))
 		log_warnx("reload: listen changed; restart to apply it");
 	provider_sync(main_state.base, cf);
 	server_set_config(main_state.srv, cf);
@@ -116,21 +114,6 @@ main_hup_cb(evutil_socket_t sig, short what, void *arg)
 	main_apply_log_level(cf);
 	log_info("reload: %s loaded, %zu provider(s)", main_state.path,
 	    cf->nproviders);
-}
-
-/* Return 1 if a and b listen on the same addresses. */
-static int
-main_same_listen(const struct config *a, const struct config *b)
-{
-	size_t	i;
-
-	if (a->nlisten != b->nlisten)
-		return 0;
-	for (i = 0; i < a->nlisten; i++) {
-		if (strcmp(a->listen[i], b->listen[i]) != 0)
-			return 0;
-	}
-	return 1;
 }
 
 /* Log at cf's level, made more verbose by each -v. */
