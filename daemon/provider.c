@@ -23,6 +23,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "clock.h"
 #include "config.h"
 #include "headers.h"
 #include "limiter.h"
@@ -50,8 +51,6 @@ struct provider {
 static TAILQ_HEAD(, provider)	provider_list =
     TAILQ_HEAD_INITIALIZER(provider_list);
 
-static uint64_t	provider_now_ms(void);
-static int64_t	provider_wall_ms(void);
 static void	provider_limits(const struct provider_config *pc,
 		    struct limiter_limits *l);
 static struct provider *provider_new(struct event_base *base,
@@ -66,26 +65,6 @@ static json_t	*provider_status_one(struct provider *p, uint64_t now,
 		    int64_t wall);
 static json_t	*provider_time_json(uint64_t mono_ms, uint64_t now,
 		    int64_t wall);
-
-/* Return a monotonic clock in milliseconds. */
-static uint64_t
-provider_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Return the wall clock in milliseconds since the epoch (for dates). */
-static int64_t
-provider_wall_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Fill l with pc's limits. */
 static void
@@ -139,7 +118,7 @@ provider_new(struct event_base *base, struct config *cf,
 	p->refs = 1;				/* the registry's */
 	TAILQ_INIT(&p->queue);
 	provider_limits(pc, &l);
-	p->lm = limiter_new(&l, provider_now_ms());
+	p->lm = limiter_new(&l, clock_now_ms());
 	if ((p->wake = evtimer_new(base, provider_pump_cb, p)) == NULL)
 		fatalx("%s: out of memory", __func__);
 	return p;
@@ -157,7 +136,7 @@ provider_update(struct provider *p, struct config *cf,
 	p->cf = cf;
 	p->pc = pc;
 	provider_limits(pc, &l);
-	limiter_set_limits(p->lm, &l, provider_now_ms());
+	limiter_set_limits(p->lm, &l, clock_now_ms());
 	provider_pump_soon(p);
 }
 
@@ -233,7 +212,7 @@ provider_submit(struct provider *p, struct provider_ticket *t, int front,
 		return PROVIDER_TOO_LARGE;
 	}
 	if (TAILQ_EMPTY(&p->queue)) {
-		if (limiter_acquire(p->lm, t->tokens, provider_now_ms(),
+		if (limiter_acquire(p->lm, t->tokens, clock_now_ms(),
 		    &wait_ms) == LIMITER_ADMIT) {
 			p->admitted++;
 			return PROVIDER_ADMIT;
@@ -280,7 +259,7 @@ provider_release(struct provider *p, int64_t unused_tokens,
 	limiter_release(p->lm);
 	if (unused_tokens > 0 || refund_request)
 		limiter_refund(p->lm, unused_tokens, refund_request,
-		    provider_now_ms());
+		    clock_now_ms());
 	if (!TAILQ_EMPTY(&p->queue))
 		provider_pump_soon(p);
 }
@@ -291,7 +270,7 @@ provider_reconcile(struct provider *p, int64_t delta)
 {
 	if (delta == 0)
 		return;
-	limiter_adjust_tokens(p->lm, delta, provider_now_ms());
+	limiter_adjust_tokens(p->lm, delta, clock_now_ms());
 	if (delta < 0 && !TAILQ_EMPTY(&p->queue))
 		provider_pump_soon(p);
 }
@@ -315,9 +294,9 @@ void
 provider_observe(struct provider *p, const char *const *names,
     const char *const *values, size_t n, struct headers_ratelimit *rl)
 {
-	headers_parse_ratelimit(names, values, n, provider_wall_ms(), rl);
+	headers_parse_ratelimit(names, values, n, clock_wall_ms(), rl);
 	limiter_observe_remaining(p->lm, rl->remaining_requests,
-	    rl->remaining_tokens, provider_now_ms());
+	    rl->remaining_tokens, clock_now_ms());
 }
 
 /* An upstream 429 (not a billing error): admit nothing for ms. */
@@ -325,7 +304,7 @@ void
 provider_pause(struct provider *p, uint64_t ms)
 {
 	p->upstream_429++;
-	limiter_cooldown(p->lm, provider_now_ms() + ms);
+	limiter_cooldown(p->lm, clock_now_ms() + ms);
 	log_info("provider %s: upstream 429, pausing %llu ms", p->name,
 	    (unsigned long long)ms);
 }
@@ -341,10 +320,8 @@ provider_pump_soon(struct provider *p)
 static void
 provider_arm(struct provider *p, uint64_t ms)
 {
-	struct timeval	tv;
+	struct timeval	tv = clock_tv_ms(ms);
 
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	evtimer_add(p->wake, &tv);
 }
 
@@ -358,7 +335,7 @@ provider_pump_cb(evutil_socket_t fd, short what, void *arg)
 
 	provider_ref(p);	/* an admitted() may drop the last other one */
 	while ((t = TAILQ_FIRST(&p->queue)) != NULL) {
-		if (limiter_acquire(p->lm, t->tokens, provider_now_ms(),
+		if (limiter_acquire(p->lm, t->tokens, clock_now_ms(),
 		    &wait_ms) != LIMITER_ADMIT) {
 			if (wait_ms != LIMITER_WAIT_FOR_RELEASE)
 				provider_arm(p, wait_ms);
@@ -379,8 +356,8 @@ provider_status_json(void)
 {
 	struct provider	*p;
 	json_t		*all = json_array();
-	uint64_t	 now = provider_now_ms();
-	int64_t		 wall = provider_wall_ms();
+	uint64_t	 now = clock_now_ms();
+	int64_t		 wall = clock_wall_ms();
 
 	TAILQ_FOREACH(p, &provider_list, entry)
 		json_array_append_new(all, provider_status_one(p, now, wall));

@@ -27,6 +27,7 @@
 #include <event2/util.h>
 #include <jansson.h>
 
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "provider.h"
@@ -111,11 +112,7 @@ server_new(struct event_base *base, struct config *cf,
 static void
 server_set_keepalive(struct server *srv)
 {
-	double	t = srv->cf->keepalive_timeout;
-
-	srv->env.keepalive.tv_sec = (time_t)t;
-	srv->env.keepalive.tv_usec = (suseconds_t)((t -
-	    (double)srv->env.keepalive.tv_sec) * 1e6);
+	srv->env.keepalive = clock_tv_seconds(srv->cf->keepalive_timeout);
 }
 
 /*
@@ -153,8 +150,7 @@ server_free(struct server *srv)
 void
 server_shutdown(struct server *srv)
 {
-	struct timeval	tv;
-	double		t = srv->cf->shutdown_timeout;
+	struct timeval	tv = clock_tv_seconds(srv->cf->shutdown_timeout);
 	size_t		i;
 
 	if (srv->stopping)
@@ -168,14 +164,12 @@ server_shutdown(struct server *srv)
 		return;
 	}
 	log_info("stopping: %zu request(s) in progress, waiting up to %.1f s",
-	    stream_count(), t);
+	    stream_count(), srv->cf->shutdown_timeout);
 	srv->env.drained = server_drained_cb;
 	srv->env.drained_arg = srv;
 	srv->deadline = evtimer_new(srv->env.base, server_deadline_cb, srv);
 	if (srv->deadline == NULL)
 		fatalx("%s: out of memory", __func__);
-	tv.tv_sec = (time_t)t;
-	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
 	evtimer_add(srv->deadline, &tv);
 }
 

@@ -23,6 +23,7 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
+#include "clock.h"
 #include "config.h"
 #include "dialect.h"
 #include "sim.h"
@@ -190,12 +191,8 @@ sim_set_error(struct sim *s, int status, const char *code,
 static void
 sim_schedule(struct sim *s, double seconds)
 {
-	struct timeval	tv;
+	struct timeval	tv = clock_tv_seconds(seconds);
 
-	if (seconds < 0)
-		seconds = 0;
-	tv.tv_sec = (time_t)seconds;
-	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
 	evtimer_add(s->timer, &tv);
 }
 

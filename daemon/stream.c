@@ -45,6 +45,7 @@
 #include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 
+#include "clock.h"
 #include "config.h"
 #include "dialect.h"
 #include "headers.h"
@@ -118,7 +119,6 @@ struct stream {
 static TAILQ_HEAD(, stream)	stream_all = TAILQ_HEAD_INITIALIZER(stream_all);
 static size_t			stream_live;
 
-static uint64_t	stream_now_ms(void);
 static const char *stream_reason(int status);
 static void	stream_watch_client(struct stream *s);
 static void	stream_prepare_body(struct stream *s);
@@ -171,16 +171,6 @@ static const struct upstream_cbs stream_upstream_cbs = {
 	stream_headers_cb, stream_body_cb, stream_done_cb
 };
 
-/* Return a monotonic clock in milliseconds. */
-static uint64_t
-stream_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /*
  * Return the reason phrase for the status codes libevent 2.1 does not know
  * (it would say "Unknown Status Code"); NULL lets libevent choose.
@@ -230,7 +220,7 @@ stream_start(const struct stream_env *env, struct evhttp_request *req,
 	    strlen(provider_config(prov)->name));
 	s->rest = xstrdup(rest);
 	s->chunk = evbuffer_new();
-	s->arrive_ms = stream_now_ms();
+	s->arrive_ms = clock_now_ms();
 	TAILQ_INSERT_TAIL(&stream_all, s, entry);
 	stream_live++;
 	s->timer = evtimer_new(env->base, stream_timer_cb, s);
@@ -336,7 +326,7 @@ stream_send(struct stream *s)
 	s->slot = 1;
 	s->phase = STREAM_UPSTREAM;
 	if (s->attempts++ == 0)
-		s->admit_ms = stream_now_ms();
+		s->admit_ms = clock_now_ms();
 	stream_reset_attempt(s);
 	rq.pc = s->pc;
 	rq.client = s->req;
@@ -373,10 +363,8 @@ stream_reset_attempt(struct stream *s)
 static void
 stream_arm(struct stream *s, double seconds)
 {
-	struct timeval	tv;
+	struct timeval	tv = clock_tv_seconds(seconds);
 
-	tv.tv_sec = (time_t)seconds;
-	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
 	evtimer_add(s->timer, &tv);
 }
 
@@ -384,10 +372,8 @@ stream_arm(struct stream *s, double seconds)
 static void
 stream_arm_ms(struct stream *s, uint64_t ms)
 {
-	struct timeval	tv;
+	struct timeval	tv = clock_tv_ms(ms);
 
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	evtimer_add(s->timer, &tv);
 }
 
@@ -555,7 +541,7 @@ stream_add_own_headers(struct stream *s, struct evkeyvalq *out)
 	char		buf[32];
 	uint64_t	queued;
 
-	queued = (s->admit_ms != 0 ? s->admit_ms : stream_now_ms()) -
+	queued = (s->admit_ms != 0 ? s->admit_ms : clock_now_ms()) -
 	    s->arrive_ms;
 	snprintf(buf, sizeof buf, "%" PRIu64, queued);
 	evhttp_add_header(out, "x-llmproxy-queue-ms", buf);
@@ -914,7 +900,7 @@ stream_drop_client(struct stream *s, const char *why)
 static void
 stream_free(struct stream *s, const char *why)
 {
-	uint64_t	now = stream_now_ms();
+	uint64_t	now = clock_now_ms();
 	uint64_t	start = s->admit_ms != 0 ? s->admit_ms : now;
 
 	if (log_enabled(LOG_LEVEL_INFO))

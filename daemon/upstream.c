@@ -28,6 +28,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "clock.h"
 #include "config.h"
 #include "headers.h"
 #include "log.h"
@@ -188,8 +189,7 @@ upstream_timer_cb(CURLM *multi, long timeout_ms, void *arg)
 		evtimer_del(ul->timer);
 		return 0;
 	}
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	tv = clock_tv_ms((uint64_t)timeout_ms);
 	evtimer_add(ul->timer, &tv);	/* even 0: no curl calls from here */
 	return 0;
 }
