@@ -31,6 +31,9 @@
 #include "provider.h"
 #include "xmalloc.h"
 
+/* Longest pause an upstream 429 can impose. */
+#define PROVIDER_MAX_PAUSE_MS	(3600 * 1000)
+
 struct provider {
 	char				*name;
 	struct config			*cf;	/* referenced: pc lives in it */
@@ -299,10 +302,15 @@ provider_observe(struct provider *p, const char *const *names,
 	    rl->remaining_tokens, clock_now_ms());
 }
 
-/* An upstream 429 (not a billing error): admit nothing for ms. */
+/*
+ * An upstream 429 (not a billing error): admit nothing for ms, at most
+ * an hour, whatever a buggy reset header says.
+ */
 void
 provider_pause(struct provider *p, uint64_t ms)
 {
+	if (ms > PROVIDER_MAX_PAUSE_MS)
+		ms = PROVIDER_MAX_PAUSE_MS;
 	p->upstream_429++;
 	limiter_cooldown(p->lm, clock_now_ms() + ms);
 	log_info("provider %s: upstream 429, pausing %llu ms", p->name,

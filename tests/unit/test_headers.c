@@ -261,6 +261,9 @@ test_reset_duration(void)
 	UNIT_ASSERT_INT_EQ(test_reset("30", 0), 30000);
 	UNIT_ASSERT_INT_EQ(test_reset("1.5", 0), 1500);
 	UNIT_ASSERT_INT_EQ(test_reset(" 7s\t", 0), 7000);
+	/* Decimals past the ninth are dropped, as Go does. */
+	UNIT_ASSERT_INT_EQ(test_reset("1.0000000001s", 0), 1000);
+	UNIT_ASSERT_INT_EQ(test_reset("0.0000000009s", 0), 0);
 	UNIT_ASSERT_INT_EQ(test_reset("1m30s500ms", 0), 90500);
 	/* Durations do not depend on now. */
 	UNIT_ASSERT_INT_EQ(test_reset("1s", TEST_NOW_2026), 1000);
@@ -282,7 +285,8 @@ test_reset_bad(void)
 		"2026-02-29T00:00:00Z", "2026-11-25T24:00:00Z",
 		"2026-11-25T10:60:00Z", "2026-11-25T10:00:00+24:00",
 		"2026-11-25T10:00:00.Z", "2026-11-25T10:00:00+0100",
-		"Wed, 25 Nov 2026 10:00:00 GMT", "10:00:00"
+		"Wed, 25 Nov 2026 10:00:00 GMT", "10:00:00",
+		"2026-11-25T10:00:00Zjunk", "2026-11-25T10:00:00Z 5s"
 	};
 	size_t	i;
 
@@ -363,6 +367,11 @@ test_retry_after_date(void)
 	    "Wednesday, 21-Oct-15 07:29:00 GMT", now), 60000);
 	UNIT_ASSERT_INT_EQ(test_retry_after("Sunday, 06-Nov-94 08:49:38 GMT",
 	    784111777000LL), 1000);
+	/* RFC 850's year: not over 50 years ahead (2099 in 2026 is 1999). */
+	UNIT_ASSERT_INT_EQ(test_retry_after("Friday, 31-Dec-99 23:59:59 GMT",
+	    TEST_NOW_2026), 0);
+	UNIT_ASSERT_INT_EQ(test_retry_after("Monday, 01-Jan-05 00:00:00 GMT",
+	    3786912000000LL), 473299200000LL);
 	UNIT_ASSERT_INT_EQ(test_retry_after("Wed Oct 21 07:30:00 2015", now),
 	    120000);
 	UNIT_ASSERT_INT_EQ(test_retry_after("Sun Nov  6 08:49:38 1994",

@@ -110,7 +110,7 @@ test_burst_boundary(void)
 /*
  * Demand one request after another for TEST_RUN_MS: at each time admit
  * until told to wait, then jump by wait_ms (jump) or by 1 ms.  Record the
- * admission times in at (at most max); return how many were admitted.
+ * admission times in at; more than max fails.  Return how many there are.
  */
 static size_t
 test_run(int64_t rpm, int64_t burst, int jump, uint64_t *at, size_t max)
@@ -121,9 +121,8 @@ test_run(int64_t rpm, int64_t burst, int jump, uint64_t *at, size_t max)
 
 	while (now < TEST_RUN_MS) {
 		if (limiter_acquire(lm, 0, now, &wait) == LIMITER_ADMIT) {
-			if (n < max)
-				at[n] = now;
-			n++;
+			UNIT_ASSERT(n < max);
+			at[n++] = now;
 			limiter_release(lm);
 			continue;
 		}
@@ -169,7 +168,7 @@ test_sustained(int jump)
 		at = calloc(max, sizeof *at);
 		UNIT_ASSERT(at != NULL);
 		n = test_run(r->rpm, r->burst, jump, at, max);
-		win = test_window_max(at, n < max ? n : max, 60000);
+		win = test_window_max(at, n, 60000);
 		printf("# %s R=%lld B=%lld: %zu admitted in 10 min (%.4f of "
 		    "10R), busiest 60 s window %lld (R+B=%lld)\n",
 		    jump ? "jump" : "poll", (long long)r->rpm,
@@ -293,6 +292,7 @@ test_sustained_tokens(void)
 				sum += cost[i];
 			else
 				now += wait;
+			UNIT_ASSERT(sum <= tpm[i] * 11);
 		}
 		limiter_free(lm);
 		printf("# tokens TPM=%lld cost %lld: %lld in 10 min (%.4f of "
@@ -364,6 +364,8 @@ test_token_debt(void)
 	limiter_adjust_tokens(lm, 0, 600);
 	limiter_state(lm, 600, &st);
 	UNIT_ASSERT(st.tokens == 60000.0);
+	UNIT_ASSERT(limiter_acquire(lm, 60000, 600, &wait) == LIMITER_ADMIT);
+	UNIT_ASSERT(limiter_acquire(lm, 1, 600, &wait) == LIMITER_WAIT);
 	limiter_free(lm);
 }
 
@@ -390,6 +392,13 @@ test_refund(void)
 	limiter_state(lm, 0, &st);
 	UNIT_ASSERT(st.requests == 2.0 && st.tokens == 1000.0);
 	UNIT_ASSERT_INT_EQ(st.in_flight, 1);
+	/* The snapshot hides no surplus: the buckets hold just their depth. */
+	UNIT_ASSERT(limiter_acquire(lm, 1000, 0, &wait) == LIMITER_ADMIT);
+	UNIT_ASSERT(limiter_acquire(lm, 1, 0, &wait) == LIMITER_WAIT);
+	UNIT_ASSERT_INT_EQ(wait, 60);
+	UNIT_ASSERT(limiter_acquire(lm, 0, 0, &wait) == LIMITER_ADMIT);
+	UNIT_ASSERT(limiter_acquire(lm, 0, 0, &wait) == LIMITER_WAIT);
+	UNIT_ASSERT_INT_EQ(wait, 1000);
 	limiter_free(lm);
 }
 
