@@ -211,6 +211,13 @@ limiter_time_wait(const struct limiter *lm, double cost)
 	return wait;
 }
 
+/* Return 1 if tokens exceed what the token bucket can ever hold. */
+int
+limiter_too_large(const struct limiter *lm, int64_t tokens)
+{
+	return lm->tok.on && limiter_units(tokens) > lm->tok.depth;
+}
+
 /* Admit one request estimated at tokens, or say how long to wait. */
 enum limiter_verdict
 limiter_acquire(struct limiter *lm, int64_t tokens, uint64_t now_ms,
@@ -223,7 +230,7 @@ limiter_acquire(struct limiter *lm, int64_t tokens, uint64_t now_ms,
 	if (wait_ms == NULL)
 		wait_ms = &dummy;
 	*wait_ms = 0;
-	if (lm->tok.on && cost > lm->tok.depth)
+	if (limiter_too_large(lm, tokens))
 		return LIMITER_TOO_LARGE;
 	limiter_advance(lm, now_ms);
 	wait = limiter_time_wait(lm, cost);

@@ -67,6 +67,8 @@ void		 limiter_set_limits(struct limiter *lm,
  */
 enum limiter_verdict limiter_acquire(struct limiter *lm, int64_t tokens,
 		    uint64_t now_ms, uint64_t *wait_ms);
+/* Return 1 if tokens exceed what the token bucket can ever hold. */
+int		 limiter_too_large(const struct limiter *lm, int64_t tokens);
 /* Give back a concurrency slot (request finished or in backoff). */
 void		 limiter_release(struct limiter *lm);
 /*

@@ -2,11 +2,9 @@
 /*
  * provider: runtime state per provider, the FIFO queue and its pump.
  *
- * A request asks provider_submit() for admission.  If nobody waits and
- * the limiter agrees, it is admitted at once; otherwise it joins the tail
- * of the queue (a retry joins the head).  Only the head is ever offered
- * to the limiter, so a large request at the head is never overtaken by
- * smaller ones behind it.  The pump runs from one timer per provider:
+ * A request asks provider_submit() for admission; queue.c keeps the FIFO
+ * order (only the head is ever offered to the limiter, a retry joins the
+ * head).  The pump runs from one timer per provider:
  * armed for the time the limiter names, or at once when a slot is
  * released or the head changes; it admits heads until the limiter says
  * wait.  Queue deadlines are the requests' own (stream.c), and withdrawal
@@ -29,6 +27,7 @@
 #include "limiter.h"
 #include "log.h"
 #include "provider.h"
+#include "queue.h"
 #include "xmalloc.h"
 
 /* Longest pause an upstream 429 can impose. */
@@ -40,8 +39,7 @@ struct provider {
 	const struct provider_config	*pc;
 	struct limiter			*lm;
 	struct event			*wake;	/* runs the pump */
-	TAILQ_HEAD(, provider_ticket)	 queue;
-	size_t				 nqueued;
+	struct queue			 queue;
 	unsigned			 refs;
 	int				 retired;
 	uint64_t			 admitted;
@@ -119,7 +117,7 @@ provider_new(struct event_base *base, struct config *cf,
 	p->cf = config_ref(cf);
 	p->pc = pc;
 	p->refs = 1;				/* the registry's */
-	TAILQ_INIT(&p->queue);
+	queue_init(&p->queue);
 	provider_limits(pc, &l);
 	p->lm = limiter_new(&l, clock_now_ms());
 	if ((p->wake = evtimer_new(base, provider_pump_cb, p)) == NULL)
@@ -202,55 +200,39 @@ provider_unref(struct provider *p)
 
 /* Ask for admission for t (at the front for a retry). */
 enum provider_verdict
-provider_submit(struct provider *p, struct provider_ticket *t, int front,
+provider_submit(struct provider *p, struct queue_ticket *t, int front,
     uint64_t *retry_ms)
 {
-	uint64_t	wait_ms = 0;
+	uint64_t	wait_ms;
 
 	if (p->retired && !front)
 		return PROVIDER_RETIRED;
-	if (p->pc->tokens_per_minute > 0 &&
-	    t->tokens > p->pc->tokens_per_minute) {
+	switch (queue_submit(&p->queue, p->lm, t, front,
+	    (size_t)p->pc->queue_max, clock_now_ms(), &wait_ms)) {
+	case QUEUE_ADMIT:
+		p->admitted++;
+		return PROVIDER_ADMIT;
+	case QUEUE_TOO_LARGE:
 		provider_count_refusal(p, PROVIDER_REFUSED_TOO_LARGE);
 		return PROVIDER_TOO_LARGE;
-	}
-	if (TAILQ_EMPTY(&p->queue)) {
-		if (limiter_acquire(p->lm, t->tokens, clock_now_ms(),
-		    &wait_ms) == LIMITER_ADMIT) {
-			p->admitted++;
-			return PROVIDER_ADMIT;
-		}
-	}
-	if (!front && p->nqueued >= (size_t)p->pc->queue_max) {
+	case QUEUE_FULL:
 		provider_count_refusal(p, PROVIDER_REFUSED_QUEUE_FULL);
 		*retry_ms = wait_ms != 0 && wait_ms != LIMITER_WAIT_FOR_RELEASE ?
 		    wait_ms : 1000;
 		return PROVIDER_FULL;
+	case QUEUE_QUEUED:
+		break;
 	}
-	if (front)
-		TAILQ_INSERT_HEAD(&p->queue, t, entry);
-	else
-		TAILQ_INSERT_TAIL(&p->queue, t, entry);
-	t->queued = 1;
-	p->nqueued++;
-	if (TAILQ_FIRST(&p->queue) == t)
+	if (TAILQ_FIRST(&p->queue.tickets) == t)
 		provider_pump_soon(p);		/* a new head: ask for it */
 	return PROVIDER_QUEUED;
 }
 
 /* Take t out of the queue (client gone, deadline passed). */
 void
-provider_withdraw(struct provider *p, struct provider_ticket *t)
+provider_withdraw(struct provider *p, struct queue_ticket *t)
 {
-	int	was_head;
-
-	if (!t->queued)
-		return;
-	was_head = TAILQ_FIRST(&p->queue) == t;
-	TAILQ_REMOVE(&p->queue, t, entry);
-	t->queued = 0;
-	p->nqueued--;
-	if (was_head)
+	if (queue_withdraw(&p->queue, t))
 		provider_pump_soon(p);		/* the next may fit now */
 }
 
@@ -263,7 +245,7 @@ provider_release(struct provider *p, int64_t unused_tokens,
 	if (unused_tokens > 0 || refund_request)
 		limiter_refund(p->lm, unused_tokens, refund_request,
 		    clock_now_ms());
-	if (!TAILQ_EMPTY(&p->queue))
+	if (p->queue.n > 0)
 		provider_pump_soon(p);
 }
 
@@ -274,7 +256,7 @@ provider_reconcile(struct provider *p, int64_t delta)
 	if (delta == 0)
 		return;
 	limiter_adjust_tokens(p->lm, delta, clock_now_ms());
-	if (delta < 0 && !TAILQ_EMPTY(&p->queue))
+	if (delta < 0 && p->queue.n > 0)
 		provider_pump_soon(p);
 }
 
@@ -337,24 +319,15 @@ provider_arm(struct provider *p, uint64_t ms)
 static void
 provider_pump_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct provider		*p = arg;
-	struct provider_ticket	*t;
-	uint64_t		 wait_ms;
+	struct provider	*p = arg;
+	uint64_t	 wait_ms;
+	size_t		 n;
 
 	provider_ref(p);	/* an admitted() may drop the last other one */
-	while ((t = TAILQ_FIRST(&p->queue)) != NULL) {
-		if (limiter_acquire(p->lm, t->tokens, clock_now_ms(),
-		    &wait_ms) != LIMITER_ADMIT) {
-			if (wait_ms != LIMITER_WAIT_FOR_RELEASE)
-				provider_arm(p, wait_ms);
-			break;
-		}
-		TAILQ_REMOVE(&p->queue, t, entry);
-		t->queued = 0;
-		p->nqueued--;
-		p->admitted++;
-		t->admitted(t, t->arg);
-	}
+	wait_ms = queue_pump(&p->queue, p->lm, clock_now_ms(), &n);
+	p->admitted += n;
+	if (wait_ms != 0 && wait_ms != LIMITER_WAIT_FOR_RELEASE)
+		provider_arm(p, wait_ms);
 	provider_unref(p);
 }
 
@@ -384,7 +357,7 @@ provider_status_one(struct provider *p, uint64_t now, int64_t wall)
 	    "s:{s:o,s:o},s:o,s:{s:I,s:I,s:I,s:I}}",
 	    "name", p->name, "retired", p->retired,
 	    "in_flight", (json_int_t)st.in_flight,
-	    "queued", (json_int_t)p->nqueued,
+	    "queued", (json_int_t)p->queue.n,
 	    "limits",
 	    "requests_per_minute", (json_int_t)pc->requests_per_minute,
 	    "tokens_per_minute", (json_int_t)pc->tokens_per_minute,

@@ -8,12 +8,11 @@
  * creates new ones, and retires removed ones, which take no new requests
  * while their in-flight ones finish.  The admission arithmetic itself is
  * behind the admission interface (limiter.h, today local; tomorrow a
- * shared backend); this module owns the queue and decides when to ask.
+ * shared backend) and the queue's order is queue.c's; this module owns
+ * the timer that runs the queue, the totals, and the reload.
  */
 #ifndef PROVIDER_H
 #define PROVIDER_H
-
-#include <sys/queue.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -23,15 +22,7 @@ struct event_base;
 struct headers_ratelimit;
 struct provider;
 struct provider_config;
-
-/* What a queued request leaves with its provider. */
-struct provider_ticket {
-	int64_t			 tokens;	/* estimate; 0 if unlimited */
-	void			(*admitted)(struct provider_ticket *, void *);
-	void			*arg;
-	int			 queued;
-	TAILQ_ENTRY(provider_ticket) entry;
-};
+struct queue_ticket;
 
 enum provider_verdict {
 	PROVIDER_ADMIT,		/* taken: send now */
@@ -73,10 +64,10 @@ void		 provider_unref(struct provider *p);
  * set for PROVIDER_FULL.
  */
 enum provider_verdict provider_submit(struct provider *p,
-		    struct provider_ticket *t, int front, uint64_t *retry_ms);
+		    struct queue_ticket *t, int front, uint64_t *retry_ms);
 /* Take t out of the queue (client gone, deadline passed). */
 void		 provider_withdraw(struct provider *p,
-		    struct provider_ticket *t);
+		    struct queue_ticket *t);
 /*
  * An admitted request is over (or waits for a retry): give back its
  * slot.  unused_tokens (its estimate, when nothing reached the provider)

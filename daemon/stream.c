@@ -51,6 +51,7 @@
 #include "headers.h"
 #include "log.h"
 #include "provider.h"
+#include "queue.h"
 #include "sse.h"
 #include "stream.h"
 #include "upstream.h"
@@ -84,7 +85,7 @@ struct stream {
 	struct config			*cf;	/* referenced: pc lives in it */
 	const struct provider_config	*pc;
 	struct provider			*prov;	/* referenced */
-	struct provider_ticket		 ticket;
+	struct queue_ticket		 ticket;
 	char				*rest;
 	const char			*body;	/* what goes upstream */
 	size_t				 body_len;
@@ -123,7 +124,8 @@ static const char *stream_reason(int status);
 static void	stream_watch_client(struct stream *s);
 static void	stream_prepare_body(struct stream *s);
 static void	stream_admit(struct stream *s, int front);
-static void	stream_admitted_cb(struct provider_ticket *t, void *arg);
+static void	stream_admitted_cb(struct queue_ticket *t, void *arg);
+static void	stream_too_large_cb(struct queue_ticket *t, void *arg);
 static void	stream_send(struct stream *s);
 static void	stream_reset_attempt(struct stream *s);
 static void	stream_arm(struct stream *s, double seconds);
@@ -230,6 +232,7 @@ stream_start(const struct stream_env *env, struct evhttp_request *req,
 	stream_prepare_body(s);
 	s->ticket.tokens = s->tokens;
 	s->ticket.admitted = stream_admitted_cb;
+	s->ticket.too_large = stream_too_large_cb;
 	s->ticket.arg = s;
 	stream_admit(s, 0);
 }
@@ -308,13 +311,24 @@ stream_admit(struct stream *s, int front)
 	}
 }
 
-/* provider: the queued request was admitted. */
+/* queue: the waiting request was admitted. */
 static void
-stream_admitted_cb(struct provider_ticket *t, void *arg)
+stream_admitted_cb(struct queue_ticket *t, void *arg)
 {
 	struct stream	*s = arg;
 
 	stream_send(s);
+}
+
+/* queue: a reload shrank the token bucket below this request's estimate. */
+static void
+stream_too_large_cb(struct queue_ticket *t, void *arg)
+{
+	struct stream	*s = arg;
+
+	provider_count_refusal(s->prov, PROVIDER_REFUSED_TOO_LARGE);
+	stream_refuse(s, 413, "llmproxy_request_too_large", "the request's "
+	    "token estimate exceeds tokens_per_minute", 0);
 }
 
 /* Start an attempt: the request holds a slot from here. */
