@@ -52,19 +52,15 @@
 #include "log.h"
 #include "provider.h"
 #include "queue.h"
-#include "sse.h"
 #include "stream.h"
 #include "upstream.h"
+#include "usage.h"
 #include "xmalloc.h"
 
 /* Client backlog past which the upstream is paused. */
 #define STREAM_HIGH_WATER	(64 * 1024)
 /* A 429 body larger than this is passed on rather than held. */
 #define STREAM_HOLD_MAX		(64 * 1024)
-/* A JSON answer larger than this is not read for usage. */
-#define STREAM_USAGE_BODY_MAX	(4 * 1024 * 1024)
-/* An SSE event larger than this is not read for usage. */
-#define STREAM_USAGE_EVENT_MAX	(64 * 1024)
 /* Response header fields read for rate-limit advice. */
 #define STREAM_MAX_FIELDS	128
 /* Backoff: 0.5 s x 2^n, at most 8 s, with full jitter. */
@@ -95,9 +91,7 @@ struct stream {
 	struct event			*hangup; /* EV_CLOSED on the client */
 	struct evbuffer			*chunk;	/* reused for each chunk */
 	struct evbuffer			*held;	/* a 429's body, held back */
-	struct evbuffer			*usage_body; /* JSON read for usage */
-	struct sse_parser		*usage_sse;
-	struct dialect_usage		 usage;
+	struct usage_reader		*usage;	/* a token limit needs it */
 	struct headers_ratelimit	 rl;	/* the attempt's advice */
 	enum stream_phase		 phase;
 	uint64_t			 arrive_ms;
@@ -146,8 +140,6 @@ static void	stream_forward(struct stream *s, const char *data,
 		    size_t len);
 static void	stream_hold(struct stream *s, const char *data, size_t len);
 static void	stream_release_hold(struct stream *s);
-static void	stream_usage_event_cb(const char *event, size_t event_len,
-		    const char *data, size_t data_len, void *arg);
 static void	stream_reconcile(struct stream *s);
 static void	stream_done_cb(void *arg, enum upstream_result res,
 		    const char *why);
@@ -363,14 +355,10 @@ stream_reset_attempt(struct stream *s)
 	s->status = 0;
 	s->holding = 0;
 	s->sse = 0;
-	dialect_usage_init(&s->usage);
 	if (s->held != NULL)
 		evbuffer_drain(s->held, evbuffer_get_length(s->held));
-	if (s->usage_body != NULL)
-		evbuffer_drain(s->usage_body,
-		    evbuffer_get_length(s->usage_body));
-	sse_parser_free(s->usage_sse);
-	s->usage_sse = NULL;
+	usage_reader_free(s->usage);
+	s->usage = NULL;
 }
 
 /* (Re)arm the stream's one deadline, seconds from now. */
@@ -498,11 +486,8 @@ stream_start_reply(struct stream *s)
 	type = evhttp_find_header(out, "Content-Type");
 	s->sse = type != NULL &&
 	    strncasecmp(type, "text/event-stream", 17) == 0;
-	if (s->reads_usage && s->sse)
-		s->usage_sse = sse_parser_new(STREAM_USAGE_EVENT_MAX);
-	else if (s->reads_usage && s->usage_body == NULL &&
-	    (s->usage_body = evbuffer_new()) == NULL)
-		fatalx("%s: out of memory", __func__);
+	if (s->reads_usage)
+		s->usage = usage_reader_new(s->pc->dialect, s->sse);
 	/*
 	 * An HTTP/1.0 client cannot take chunks: without a length its body
 	 * ends with the connection, so it must not be kept alive.
@@ -586,19 +571,8 @@ stream_body_cb(void *arg, const char *data, size_t len)
 static void
 stream_forward(struct stream *s, const char *data, size_t len)
 {
-	if (s->usage_sse != NULL)
-		sse_parser_feed(s->usage_sse, data, len,
-		    stream_usage_event_cb, s);
-	else if (s->usage_body != NULL) {
-		if (evbuffer_get_length(s->usage_body) + len <=
-		    STREAM_USAGE_BODY_MAX)
-			evbuffer_add(s->usage_body, data, len);
-		else {
-			evbuffer_free(s->usage_body);	/* too big to read */
-			s->usage_body = NULL;
-			s->reads_usage = 0;
-		}
-	}
+	if (s->usage != NULL)
+		usage_reader_feed(s->usage, data, len);
 	evbuffer_add(s->chunk, data, len);
 	evhttp_send_reply_chunk_with_cb(s->req, s->chunk, stream_drained_cb,
 	    s);
@@ -631,35 +605,14 @@ stream_release_hold(struct stream *s)
 	evbuffer_drain(s->held, len);
 }
 
-/* sse: one event of the response; read usage from it. */
-static void
-stream_usage_event_cb(const char *event, size_t event_len, const char *data,
-    size_t data_len, void *arg)
-{
-	struct stream	*s = arg;
-
-	dialect_usage_from_event(s->pc->dialect, event, event_len, data,
-	    data_len, &s->usage);
-}
-
 /* Correct the provider's token bucket by the usage the answer reported. */
 static void
 stream_reconcile(struct stream *s)
 {
-	int64_t	used = 0;
+	int64_t	used;
 
-	if (!s->reads_usage)
-		return;
-	if (s->usage_body != NULL)
-		dialect_usage_from_body(s->pc->dialect,
-		    (const char *)evbuffer_pullup(s->usage_body, -1),
-		    evbuffer_get_length(s->usage_body), &s->usage);
-	if (s->usage.input_tokens < 0 && s->usage.output_tokens < 0)
+	if (s->usage == NULL || (used = usage_reader_total(s->usage)) < 0)
 		return;			/* none reported: keep the estimate */
-	if (s->usage.input_tokens > 0)
-		used += s->usage.input_tokens;
-	if (s->usage.output_tokens > 0)
-		used += s->usage.output_tokens;
 	provider_reconcile(s->prov, used - s->tokens);
 }
 
@@ -936,9 +889,7 @@ stream_free(struct stream *s, const char *why)
 	evbuffer_free(s->chunk);
 	if (s->held != NULL)
 		evbuffer_free(s->held);
-	if (s->usage_body != NULL)
-		evbuffer_free(s->usage_body);
-	sse_parser_free(s->usage_sse);
+	usage_reader_free(s->usage);
 	free(s->body_copy);
 	free(s->rest);
 	TAILQ_REMOVE(&stream_all, s, entry);
