@@ -5,12 +5,12 @@
  * llmproxyd always runs in the foreground and logs to stderr.  It loads
  * and checks the configuration, binds its listeners, then runs one libevent
  * loop that serves clients (server.c) and drives every upstream transfer
- * (upstream.c).  SIGHUP reloads the configuration: a bad file is logged
- * and the running configuration kept; a good one applies to new requests
- * at once, while requests in flight keep the one they arrived with.
- * SIGINT and SIGTERM end the loop; teardown runs in the order the
- * libraries need: client connections (which cancel their transfers), the
- * providers, the curl multi handle, then the event base.
+ * (upstream.c), telling systemd each change of state (notify.c).  SIGHUP
+ * reloads the configuration: a bad file is logged and the running one kept;
+ * a good one applies to new requests at once, while requests in flight keep
+ * the one they arrived with.  SIGINT and SIGTERM end the loop; teardown
+ * runs in the order the libraries need: client connections (which cancel
+ * their transfers), the providers, the curl multi handle, the event base.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "notify.h"
 #include "provider.h"
 #include "server.h"
 #include "upstream.h"
@@ -84,6 +85,7 @@ main_stop_cb(evutil_socket_t sig, short what, void *arg)
 	static int	 signalled;
 
 	log_info("signal %d: stopping", (int)sig);
+	notify_stopping();
 	if (signalled++)
 		event_base_loopexit(main_state.base, NULL);
 	else
@@ -97,10 +99,12 @@ main_hup_cb(evutil_socket_t sig, short what, void *arg)
 	struct config	*cf;
 	char		*cause = NULL;
 
+	notify_reloading();
 	if ((cf = config_load(main_state.path, &cause)) == NULL) {
 		log_warnx("reload: %s; keeping the running configuration",
 		    cause);
 		free(cause);
+		notify_ready();
 		return;
 	}
 	if (main_state.listen != NULL)
@@ -114,6 +118,7 @@ main_hup_cb(evutil_socket_t sig, short what, void *arg)
 	main_apply_log_level(cf);
 	log_info("reload: %s loaded, %zu provider(s)", main_state.path,
 	    cf->nproviders);
+	notify_ready();
 }
 
 /* Log at cf's level, made more verbose by each -v. */
@@ -168,7 +173,7 @@ main(int argc, char **argv)
 	char			*cause = NULL;
 	int			 ch, check = 0, i;
 
-	while ((ch = getopt(argc, argv, "c:thl:vV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:thl:vV")) != -1 || optind != argc) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -188,14 +193,10 @@ main(int argc, char **argv)
 		case 'h':
 			main_usage(stdout);
 			return 0;
-		default:
+		default:	/* also an operand: ch is -1 */
 			main_usage(stderr);
 			return 1;
 		}
-	}
-	if (optind != argc) {
-		main_usage(stderr);
-		return 1;
 	}
 	if ((cf = config_load(path, &cause)) == NULL) {
 		fprintf(stderr, "llmproxyd: %s\n", cause);
@@ -222,6 +223,8 @@ main(int argc, char **argv)
 	provider_sync(base, cf);
 	if ((main_state.srv = server_new(base, cf, ul, &cause)) == NULL)
 		fatalx("%s", cause);
+	notify_init(base);
+	notify_ready();			/* the listeners are bound */
 	sigs[0] = evsignal_new(base, SIGINT, main_stop_cb, base);
 	sigs[1] = evsignal_new(base, SIGTERM, main_stop_cb, base);
 	sigs[2] = evsignal_new(base, SIGHUP, main_hup_cb, base);
@@ -235,6 +238,7 @@ main(int argc, char **argv)
 	server_free(main_state.srv);
 	provider_free_all();
 	upstream_loop_free(ul);
+	notify_free();
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	event_base_free(base);
