@@ -8,8 +8,11 @@
  * Every request is routed by route.c: /healthz is answered here, a
  * provider's requests go to stream.c, everything else gets a JSON error.
  * Header and body size limits are set here, since evhttp has none by
- * default.
+ * default.  Before routing, each request passes guard.c's checks in order:
+ * hygiene (400, close), Host (403), Origin and preflight (403 or 204),
+ * client token (401; /healthz alone is open).
  */
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
@@ -23,12 +26,15 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>	/* major, minor: no getter in 2.1 */
+#include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <event2/util.h>
 #include <jansson.h>
 
 #include "clock.h"
 #include "config.h"
+#include "guard.h"
 #include "log.h"
 #include "provider.h"
 #include "route.h"
@@ -44,6 +50,8 @@
 /* Largest request head accepted (all header lines together). */
 #define SERVER_MAX_HEADERS_BYTES	(16 * 1024)
 #define SERVER_LISTEN_BACKLOG		1024
+/* How long a browser may cache a preflight answer, in seconds. */
+#define SERVER_PREFLIGHT_MAX_AGE	"600"
 
 struct server {
 	struct config		*cf;		/* the current one */
@@ -62,6 +70,17 @@ static int	server_parse_addr(const char *addr,
 		    struct sockaddr_storage *ss, int *len);
 static void	server_log_bound(evutil_socket_t fd);
 static void	server_request_cb(struct evhttp_request *req, void *arg);
+static int	server_guard_head(struct server *srv,
+		    struct evhttp_request *req, const struct route *r);
+static int	server_guard_caller(struct server *srv,
+		    struct evhttp_request *req, const struct route *r);
+static enum guard_verdict server_hygiene(struct evhttp_request *req,
+		    const char **why);
+static void	server_preflight(struct evhttp_request *req);
+static void	server_stopping(struct evhttp_request *req);
+static void	server_refuse(struct server *srv, struct evhttp_request *req,
+		    const struct route *r, int status, const char *reason,
+		    const char *message);
 static void	server_reply_json(struct evhttp_request *req, int status,
 		    const char *body);
 static void	server_unknown_provider(struct server *srv,
@@ -306,15 +325,13 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	struct route	 r;
 
 	if (srv->stopping) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Connection", "close");
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Retry-After", "1");
-		stream_reply_error(req, NULL, 503, "llmproxy_shutdown",
-		    "the daemon is shutting down");
+		server_stopping(req);
 		return;
 	}
 	route_resolve(srv->cf, evhttp_request_get_uri(req), &r);
+	if (server_guard_head(srv, req, &r) == -1 ||
+	    server_guard_caller(srv, req, &r) == -1)
+		return;
 	switch (r.kind) {
 	case ROUTE_PROVIDER:
 		server_forward(srv, req, &r);
@@ -339,6 +356,155 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		    "no such endpoint in this version of llmproxyd");
 		break;
 	}
+}
+
+/* Answer 503 while shutting down, and close. */
+static void
+server_stopping(struct evhttp_request *req)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Connection", "close");
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Retry-After", "1");
+	stream_reply_error(req, NULL, 503, "llmproxy_shutdown",
+	    "the daemon is shutting down");
+}
+
+/* Check the head's framing and its Host; answer and return -1 if bad. */
+static int
+server_guard_head(struct server *srv, struct evhttp_request *req,
+    const struct route *r)
+{
+	struct evkeyvalq	*in = evhttp_request_get_input_headers(req);
+	const char		*why;
+	enum guard_verdict	 v;
+	int			 http11;
+
+	if (server_hygiene(req, &why) != GUARD_OK) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
+		server_refuse(srv, req, r, 400, "bad_request", why);
+		return -1;
+	}
+	http11 = req->major > 1 || (req->major == 1 && req->minor >= 1);
+	v = guard_host(srv->cf, evhttp_find_header(in, "Host"), http11);
+	if (v == GUARD_BAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
+		server_refuse(srv, req, r, 400, "bad_request",
+		    "an HTTP/1.1 request needs a Host header");
+		return -1;
+	}
+	if (v != GUARD_OK) {
+		server_refuse(srv, req, r, 403, "forbidden",
+		    "this Host is not allowed (DNS rebinding protection)");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Check Origin (answering a preflight) and the client token; answer and
+ * return -1 unless the request may go on.
+ */
+static int
+server_guard_caller(struct server *srv, struct evhttp_request *req,
+    const struct route *r)
+{
+	struct evkeyvalq	*in = evhttp_request_get_input_headers(req);
+	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
+	const char		*origin = evhttp_find_header(in, "Origin");
+
+	if (guard_origin(srv->cf, origin) != GUARD_OK) {
+		server_refuse(srv, req, r, 403, "forbidden",
+		    "this Origin is not allowed");
+		return -1;
+	}
+	if (origin != NULL) {
+		evhttp_add_header(out, "Access-Control-Allow-Origin", origin);
+		evhttp_add_header(out, "Vary", "Origin");
+		if (evhttp_request_get_command(req) == EVHTTP_REQ_OPTIONS &&
+		    evhttp_find_header(in,
+		    "Access-Control-Request-Method") != NULL) {
+			server_preflight(req);
+			return -1;
+		}
+	}
+	if (r->kind == ROUTE_HEALTHZ || guard_token(srv->cf,
+	    evhttp_find_header(in, "Authorization"),
+	    evhttp_find_header(in, "x-api-key")) == GUARD_OK)
+		return 0;
+	evhttp_add_header(out, "WWW-Authenticate", "Bearer");
+	server_refuse(srv, req, r, 401, "unauthorized",
+	    "a valid client token is required");
+	return -1;
+}
+
+/* Run guard_hygiene over every input header, duplicates included. */
+static enum guard_verdict
+server_hygiene(struct evhttp_request *req, const char **why)
+{
+	struct evkeyvalq	*in = evhttp_request_get_input_headers(req);
+	struct evkeyval		*kv;
+	struct guard_header	*h;
+	size_t			 n = 0;
+	enum guard_verdict	 v;
+
+	TAILQ_FOREACH(kv, in, next)
+		n++;
+	h = xcalloc(n + 1, sizeof *h);
+	n = 0;
+	TAILQ_FOREACH(kv, in, next) {
+		h[n].name = kv->key;
+		h[n].value = kv->value;
+		n++;
+	}
+	v = guard_hygiene(h, n, why);
+	free(h);
+	return v;
+}
+
+/* Answer a browser preflight from an allowed origin: 204, no body. */
+static void
+server_preflight(struct evhttp_request *req)
+{
+	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
+	char			*allow;
+
+	allow = guard_allow_headers(evhttp_find_header(
+	    evhttp_request_get_input_headers(req),
+	    "Access-Control-Request-Headers"));
+	evhttp_add_header(out, "Access-Control-Allow-Methods",
+	    "GET, HEAD, POST, PUT, PATCH, DELETE");
+	if (allow != NULL)
+		evhttp_add_header(out, "Access-Control-Allow-Headers", allow);
+	evhttp_add_header(out, "Access-Control-Max-Age",
+	    SERVER_PREFLIGHT_MAX_AGE);
+	evhttp_send_reply(req, 204, "No Content", NULL);
+	free(allow);
+}
+
+/*
+ * Refuse req before routing, in the dialect of the provider its path
+ * names, and log one access line with the reason.  Never echoes a header.
+ */
+static void
+server_refuse(struct server *srv, struct evhttp_request *req,
+    const struct route *r, int status, const char *reason,
+    const char *message)
+{
+	const struct provider_config	*pc = NULL;
+	const char			*uri = evhttp_request_get_uri(req);
+	char				 code[64];
+
+	if (r->kind == ROUTE_PROVIDER)
+		pc = &srv->cf->providers[r->provider];
+	log_info("access provider=%s path=%.*s status=%d reason=%s%s%s",
+	    pc != NULL ? pc->name : "-", (int)strcspn(uri, "?"), uri, status,
+	    reason, status == 400 ? " why=" : "", status == 400 ?
+	    message : "");
+	snprintf(code, sizeof code, "llmproxy_%s", reason);
+	stream_reply_error(req, pc, status, code, message);
 }
 
 /* Hand a provider's request to a new stream. */

@@ -151,6 +151,7 @@ static void	stream_client_closed_cb(struct evhttp_connection *evcon,
 		    void *arg);
 static void	stream_hangup_cb(evutil_socket_t fd, short what, void *arg);
 static void	stream_detach(struct stream *s);
+static void	stream_clear_headers(struct stream *s);
 static void	stream_refuse(struct stream *s, int status, const char *code,
 		    const char *message, uint64_t retry_ms);
 static void	stream_fail(struct stream *s, int status, const char *code,
@@ -425,7 +426,7 @@ stream_retry(struct stream *s, uint64_t delay_ms)
 	provider_release(s->prov, s->tokens, 0);
 	s->slot = 0;
 	provider_count_retry(s->prov);
-	evhttp_clear_headers(evhttp_request_get_output_headers(s->req));
+	stream_clear_headers(s);
 	s->phase = STREAM_BACKOFF;
 	stream_arm_ms(s, delay_ms);
 }
@@ -527,6 +528,9 @@ stream_copy_headers(struct stream *s, struct evkeyvalq *in)
 		if (headers_is_hop_by_hop(h->key, conn))
 			continue;
 		if (chunked && strcasecmp(h->key, "Content-Length") == 0)
+			continue;
+		/* CORS is the daemon's to answer, never the provider's "*". */
+		if (strncasecmp(h->key, "Access-Control-", 15) == 0)
 			continue;
 		evhttp_add_header(out, h->key, h->value);
 	}
@@ -769,6 +773,29 @@ stream_hangup_cb(evutil_socket_t fd, short what, void *arg)
 	stream_drop_client(s, "client closed");
 }
 
+/*
+ * Forget the response fields set so far (an abandoned attempt), but keep
+ * the CORS fields server.c set for an allowed browser origin, so that a
+ * browser can read the daemon's own errors too.
+ */
+static void
+stream_clear_headers(struct stream *s)
+{
+	struct evkeyvalq	*out = evhttp_request_get_output_headers(s->req);
+	const char		*v;
+	char			*origin = NULL;
+
+	if ((v = evhttp_find_header(out, "Access-Control-Allow-Origin")) !=
+	    NULL)
+		origin = xstrdup(v);
+	evhttp_clear_headers(out);
+	if (origin != NULL) {
+		evhttp_add_header(out, "Access-Control-Allow-Origin", origin);
+		evhttp_add_header(out, "Vary", "Origin");
+		free(origin);
+	}
+}
+
 /* Give the client connection back to evhttp's keep-alive handling. */
 static void
 stream_detach(struct stream *s)
@@ -792,7 +819,7 @@ stream_refuse(struct stream *s, int status, const char *code,
 	struct evkeyvalq	*out = evhttp_request_get_output_headers(s->req);
 	char			 buf[32];
 
-	evhttp_clear_headers(out);
+	stream_clear_headers(s);
 	if (retry_ms > 0) {
 		snprintf(buf, sizeof buf, "%" PRIu64, (retry_ms + 999) / 1000);
 		evhttp_add_header(out, "Retry-After", buf);

@@ -31,7 +31,9 @@ KEY_ENV_XAPI = "LLMPROXY_IT_KEY_XAPI"
 # a log line.
 CLIENT_BEARER = "sk-client-secret-must-not-leak-1111"
 CLIENT_XAPI = "client-xkey-must-not-leak-2222"
-CLIENT_SECRETS = [CLIENT_BEARER, CLIENT_XAPI]
+# A client_tokens entry (test_security.py): never in a log either.
+CLIENT_TOKEN = "llmproxy-client-token-must-not-leak-3333"
+CLIENT_SECRETS = [CLIENT_BEARER, CLIENT_XAPI, CLIENT_TOKEN]
 
 # Under valgrind (LLMPROXYD_WRAPPER) everything is slower: deadlines grow.
 WRAPPER = shlex.split(os.environ.get("LLMPROXYD_WRAPPER", ""))
