@@ -13,6 +13,7 @@
  * client token (401; /healthz alone is open).
  */
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
@@ -90,6 +91,7 @@ static void	server_status(struct server *srv, struct evhttp_request *req);
 static void	server_forward(struct server *srv, struct evhttp_request *req,
 		    const struct route *r);
 static void	server_set_keepalive(struct server *srv);
+static void	server_raise_nofile(void);
 static void	server_drained_cb(void *arg);
 static void	server_deadline_cb(evutil_socket_t fd, short what, void *arg);
 static void	server_finish(struct server *srv);
@@ -102,6 +104,7 @@ server_new(struct event_base *base, struct config *cf,
 	struct server	*srv;
 	size_t		 i;
 
+	server_raise_nofile();
 	srv = xcalloc(1, sizeof *srv);
 	srv->cf = cf;
 	srv->started = time(NULL);
@@ -125,6 +128,26 @@ server_new(struct event_base *base, struct config *cf,
 		}
 	}
 	return srv;
+}
+
+/*
+ * Raise the open-file limit to its hard limit: every proxied stream holds
+ * two descriptors, and the default soft limit (1024) would cap the daemon
+ * at a few hundred streams.
+ */
+static void
+server_raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warn("cannot raise the open-file limit");
+	else
+		log_debug("open-file limit raised to %llu",
+		    (unsigned long long)rl.rlim_max);
 }
 
 /* Derive the client keep-alive timeout from the configuration. */

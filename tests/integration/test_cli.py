@@ -295,3 +295,20 @@ def test_sighup_reloads_without_dropping_streams(start_daemon, mock):
                  [("Content-Type", "application/json")],
                  jbody({"max_tokens": 2}))
     assert rr.status == 200
+
+
+def test_open_file_limit_raised_to_hard_limit(start_daemon):
+    """Each stream holds two descriptors: the daemon raises its soft
+    open-file limit to the hard one at start-up."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    low = min(hard, 256)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard))
+    try:
+        d = start_daemon([itlib.simulated_provider()])
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    with open("/proc/%d/limits" % d.proc.pid) as f:
+        line = [x for x in f if x.startswith("Max open files")][0]
+    fields = line.split()
+    assert int(fields[3]) == hard and int(fields[4]) == hard, line
