@@ -238,13 +238,11 @@ provider_withdraw(struct provider *p, struct queue_ticket *t)
 
 /* An admitted request is over or backs off: give back its slot. */
 void
-provider_release(struct provider *p, int64_t unused_tokens,
-    int refund_request)
+provider_release(struct provider *p, int64_t unused_tokens)
 {
 	limiter_release(p->lm);
-	if (unused_tokens > 0 || refund_request)
-		limiter_refund(p->lm, unused_tokens, refund_request,
-		    clock_now_ms());
+	if (unused_tokens > 0)
+		limiter_refund(p->lm, unused_tokens, 0, clock_now_ms());
 	if (p->queue.n > 0)
 		provider_pump_soon(p);
 }

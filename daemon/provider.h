@@ -70,12 +70,10 @@ void		 provider_withdraw(struct provider *p,
 		    struct queue_ticket *t);
 /*
  * An admitted request is over (or waits for a retry): give back its
- * slot.  unused_tokens (its estimate, when nothing reached the provider)
- * are refunded; a request that never reached it (refund_request) gives
- * its request back too.
+ * slot, and refund unused_tokens (its estimate, when the attempt consumed
+ * nothing).  Its request stays paid: each attempt pays again.
  */
-void		 provider_release(struct provider *p, int64_t unused_tokens,
-		    int refund_request);
+void		 provider_release(struct provider *p, int64_t unused_tokens);
 /* Correct the token bucket by real usage minus the estimate. */
 void		 provider_reconcile(struct provider *p, int64_t delta);
 /* Count a refusal of the daemon's own. */

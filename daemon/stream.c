@@ -423,7 +423,7 @@ stream_backoff_ms(struct stream *s)
 static void
 stream_retry(struct stream *s, uint64_t delay_ms)
 {
-	provider_release(s->prov, s->tokens, 0);
+	provider_release(s->prov, s->tokens);
 	s->slot = 0;
 	provider_count_retry(s->prov);
 	stream_clear_headers(s);
@@ -508,20 +508,10 @@ stream_copy_headers(struct stream *s, struct evkeyvalq *in)
 {
 	struct evkeyvalq	*out = evhttp_request_get_output_headers(s->req);
 	struct evkeyval		*h;
-	char			*conn = NULL, *next;
+	char			*conn;
 	int			 chunked;
 
-	TAILQ_FOREACH(h, in, next) {
-		if (strcasecmp(h->key, "Connection") != 0)
-			continue;
-		if (conn == NULL)
-			conn = xstrdup(h->value);
-		else {
-			xasprintf(&next, "%s, %s", conn, h->value);
-			free(conn);
-			conn = next;
-		}
-	}
+	conn = upstream_connection_tokens(in);
 	/* A length next to chunked framing is meaningless (RFC 9112 6.3). */
 	chunked = evhttp_find_header(in, "Transfer-Encoding") != NULL;
 	TAILQ_FOREACH(h, in, next) {
@@ -908,7 +898,7 @@ stream_free(struct stream *s, const char *why)
 	upstream_cancel(s->up);
 	provider_withdraw(s->prov, &s->ticket);
 	if (s->slot)
-		provider_release(s->prov, 0, 0);	/* tokens stay spent */
+		provider_release(s->prov, 0);	/* tokens stay spent */
 	provider_unref(s->prov);
 	config_unref(s->cf);
 	event_free(s->timer);

@@ -83,7 +83,6 @@ static struct curl_slist *upstream_build_headers(
 		    const struct upstream_request *rq);
 static struct curl_slist *upstream_add_header(struct curl_slist *list,
 		    const char *name, const char *value);
-static char	*upstream_connection_tokens(struct evkeyvalq *hdrs);
 static size_t	upstream_header_cb(char *data, size_t size, size_t n,
 		    void *arg);
 static size_t	upstream_write_cb(char *data, size_t size, size_t n,
@@ -485,7 +484,7 @@ upstream_add_header(struct curl_slist *list, const char *name,
 }
 
 /* Join every Connection field value in hdrs with ", "; NULL if none. */
-static char *
+char *
 upstream_connection_tokens(struct evkeyvalq *hdrs)
 {
 	struct evkeyval	*h;

@@ -78,5 +78,11 @@ struct upstream		*upstream_start(struct upstream_loop *ul,
 void			 upstream_resume(struct upstream *u);
 /* Stop u at once and free it; no callback runs afterwards. */
 void			 upstream_cancel(struct upstream *u);
+/*
+ * Join every Connection field value in hdrs with ", " (NULL if none), for
+ * headers_is_hop_by_hop(): request and response fields alike.  The
+ * caller frees it.
+ */
+char			*upstream_connection_tokens(struct evkeyvalq *hdrs);
 
 #endif /* UPSTREAM_H */
