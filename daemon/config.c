@@ -201,11 +201,17 @@ static const struct config_key config_keys[] = {
 	  .doc = "Browser origins (SCHEME://HOST[:PORT]) whose cross-origin "
 	  "requests and preflights are accepted; others are refused." },
 	{ CONFIG_T(max_connections), CONFIG_INT(8192, 1, 1048576),
-	  .doc = "Client connections open at once; beyond it, 503." },
+	  .doc = "Client connections open at once; a request on one beyond "
+	  "it gets 503 with Retry-After and the connection is closed.  It is "
+	  "also held to half of what the open-file limit leaves, so that "
+	  "every connection can have its upstream one." },
 	{ CONFIG_T(header_timeout), CONFIG_SECS(10), .doc = "Seconds for "
-	  "the whole request head to arrive." },
+	  "the whole request head to arrive, counted from the connection's "
+	  "accept (its first request) or from a later request's first byte; "
+	  "then the connection is closed (slow clients, slowloris)." },
 	{ CONFIG_T(body_timeout), CONFIG_SECS(60), .doc = "Seconds for the "
-	  "whole request body to arrive, after the head." },
+	  "whole request body to arrive, counted from the end of the head; "
+	  "then the connection is closed." },
 	{ CONFIG_T(keepalive_timeout), CONFIG_SECS(60), .doc = "Seconds an "
 	  "idle client connection is kept between requests." },
 	{ CONFIG_T(providers), .type = CONFIG_KEY_PROVIDERS,

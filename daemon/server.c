@@ -35,6 +35,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "conn.h"
 #include "guard.h"
 #include "log.h"
 #include "provider.h"
@@ -121,6 +122,8 @@ server_new(struct event_base *base, struct config *cf,
 	evhttp_set_max_body_size(srv->http, cf->max_body_size);
 	evhttp_set_timeout_tv(srv->http, &srv->env.keepalive);
 	evhttp_set_gencb(srv->http, server_request_cb, srv);
+	conn_init(base, srv->http);
+	conn_configure(cf);
 	for (i = 0; i < cf->nlisten; i++) {
 		if (server_listen(srv, cf->listen[i], cause) == -1) {
 			server_free(srv);
@@ -168,6 +171,7 @@ server_set_config(struct server *srv, struct config *cf)
 	server_set_keepalive(srv);
 	evhttp_set_max_body_size(srv->http, cf->max_body_size);
 	evhttp_set_timeout_tv(srv->http, &srv->env.keepalive);
+	conn_configure(cf);
 }
 
 /* Close the listeners and every client connection (ending their streams). */
@@ -177,8 +181,10 @@ server_free(struct server *srv)
 	if (srv == NULL)
 		return;
 	srv->env.drained = NULL;	/* streams end below, as evhttp goes */
-	if (srv->http != NULL)
+	if (srv->http != NULL) {
 		evhttp_free(srv->http);
+		conn_shutdown();
+	}
 	if (srv->deadline != NULL)
 		event_free(srv->deadline);
 	free(srv);
@@ -198,6 +204,7 @@ server_shutdown(struct server *srv)
 	if (srv->stopping)
 		return;
 	srv->stopping = 1;
+	conn_stop_accepting();
 	for (i = 0; i < srv->nbound; i++)
 		evhttp_del_accept_socket(srv->http, srv->bound[i]);
 	srv->nbound = 0;
@@ -309,6 +316,7 @@ server_listen(struct server *srv, const char *addr, char **cause)
 		xasprintf(cause, "listen %s: evhttp_bind_listener failed", addr);
 		return -1;
 	}
+	evconnlistener_set_error_cb(lev, conn_accept_error_cb);
 	srv->nbound++;
 	server_log_bound(evconnlistener_get_fd(lev));
 	return 0;
@@ -403,6 +411,23 @@ server_guard_head(struct server *srv, struct evhttp_request *req,
 	enum guard_verdict	 v;
 	int			 http11;
 
+	switch (conn_check(req, &why)) {
+	case CONN_BAD:
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
+		server_refuse(srv, req, r, 400, "bad_request", why);
+		return -1;
+	case CONN_SHED:
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", "1");
+		server_refuse(srv, req, r, 503, "overload",
+		    "too many client connections (max_connections)");
+		return -1;
+	case CONN_OK:
+		break;
+	}
 	if (server_hygiene(req, &why) != GUARD_OK) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Connection", "close");
@@ -553,8 +578,9 @@ server_status(struct server *srv, struct evhttp_request *req)
 	json_t	*st;
 	char	*body;
 
-	st = json_pack("{s:s,s:I,s:o}", "version", PACKAGE_VERSION,
+	st = json_pack("{s:s,s:I,s:I,s:o}", "version", PACKAGE_VERSION,
 	    "uptime_s", (json_int_t)(time(NULL) - srv->started),
+	    "connections", (json_int_t)conn_count(),
 	    "providers", (json_t *)provider_status_json());
 	body = json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	server_reply_json(req, 200, body != NULL ? body : "{}");

@@ -47,6 +47,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "conn.h"
 #include "dialect.h"
 #include "headers.h"
 #include "log.h"
@@ -243,7 +244,7 @@ stream_watch_client(struct stream *s)
 	if (s->hangup == NULL)
 		fatalx("%s: out of memory", __func__);
 	event_add(s->hangup, NULL);
-	evhttp_connection_set_closecb(s->evcon, stream_client_closed_cb, s);
+	conn_set_close_hook(s->evcon, stream_client_closed_cb, s);
 }
 
 /*
@@ -792,7 +793,7 @@ stream_detach(struct stream *s)
 {
 	struct bufferevent	*bev;
 
-	evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+	conn_set_close_hook(s->evcon, NULL, NULL);
 	bev = evhttp_connection_get_bufferevent(s->evcon);
 	bufferevent_set_timeouts(bev, &s->env->keepalive,
 	    &s->env->keepalive);
@@ -872,7 +873,7 @@ stream_drop_client(struct stream *s, const char *why)
 {
 	struct evhttp_connection	*evcon = s->evcon;
 
-	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	conn_set_close_hook(evcon, NULL, NULL);
 	stream_free(s, why);
 	evhttp_connection_free(evcon);
 }
