@@ -79,7 +79,8 @@ static int	server_guard_caller(struct server *srv,
 static enum guard_verdict server_hygiene(struct evhttp_request *req,
 		    const char **why);
 static void	server_preflight(struct evhttp_request *req);
-static void	server_stopping(struct evhttp_request *req);
+static void	server_stopping(struct server *srv,
+		    struct evhttp_request *req, const struct route *r);
 static void	server_refuse(struct server *srv, struct evhttp_request *req,
 		    const struct route *r, int status, const char *reason,
 		    const char *message);
@@ -355,11 +356,11 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	struct server	*srv = arg;
 	struct route	 r;
 
+	route_resolve(srv->cf, evhttp_request_get_uri(req), &r);
 	if (srv->stopping) {
-		server_stopping(req);
+		server_stopping(srv, req, &r);
 		return;
 	}
-	route_resolve(srv->cf, evhttp_request_get_uri(req), &r);
 	if (server_guard_head(srv, req, &r) == -1 ||
 	    server_guard_caller(srv, req, &r) == -1)
 		return;
@@ -391,13 +392,14 @@ server_request_cb(struct evhttp_request *req, void *arg)
 
 /* Answer 503 while shutting down, and close. */
 static void
-server_stopping(struct evhttp_request *req)
+server_stopping(struct server *srv, struct evhttp_request *req,
+    const struct route *r)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Connection", "close");
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Retry-After", "1");
-	stream_reply_error(req, NULL, 503, "llmproxy_shutdown",
+	server_refuse(srv, req, r, 503, "shutdown",
 	    "the daemon is shutting down");
 }
 

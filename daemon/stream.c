@@ -153,6 +153,7 @@ static void	stream_client_closed_cb(struct evhttp_connection *evcon,
 static void	stream_hangup_cb(evutil_socket_t fd, short what, void *arg);
 static void	stream_detach(struct stream *s);
 static void	stream_clear_headers(struct stream *s);
+static const char *stream_refusal_reason(const char *code);
 static void	stream_refuse(struct stream *s, int status, const char *code,
 		    const char *message, uint64_t retry_ms);
 static void	stream_fail(struct stream *s, int status, const char *code,
@@ -888,13 +889,16 @@ stream_free(struct stream *s, const char *why)
 	uint64_t	now = clock_now_ms();
 	uint64_t	start = s->admit_ms != 0 ? s->admit_ms : now;
 
+	const char	*reason = stream_refusal_reason(why);
+
 	if (log_enabled(LOG_LEVEL_INFO))
 		log_info("access provider=%s path=%.*s status=%d queue_ms=%"
 		    PRIu64 " upstream_ms=%" PRIu64 " bytes_in=%zu bytes_out=%"
 		    PRIu64 " attempts=%d%s%s", s->pc->name,
 		    (int)strcspn(s->rest, "?"), s->rest, s->status,
 		    start - s->arrive_ms, now - start, s->bytes_in,
-		    s->bytes_out, s->attempts, why != NULL ? " end=" : "",
+		    s->bytes_out, s->attempts, reason != NULL ? " reason=" :
+		    why != NULL ? " end=" : "", reason != NULL ? reason :
 		    why != NULL ? why : "");
 	upstream_cancel(s->up);
 	provider_withdraw(s->prov, &s->ticket);
@@ -914,6 +918,28 @@ stream_free(struct stream *s, const char *why)
 	if (--stream_live == 0 && s->env->drained != NULL)
 		s->env->drained(s->env->drained_arg);
 	free(s);
+}
+
+/*
+ * The access log's reason label (SPEC 8) for the daemon's own refusal
+ * code, or NULL for any other ending (logged as end=).
+ */
+static const char *
+stream_refusal_reason(const char *code)
+{
+	static const char *labels[][2] = {
+		{ "llmproxy_queue_full", "queue_full" },
+		{ "llmproxy_queue_timeout", "queue_timeout" },
+		{ "llmproxy_request_too_large", "too_large" },
+		{ "llmproxy_shutdown", "shutdown" },
+	};
+	size_t	i;
+
+	for (i = 0; code != NULL && i < sizeof labels / sizeof labels[0]; i++) {
+		if (strcmp(code, labels[i][0]) == 0)
+			return labels[i][1];
+	}
+	return NULL;
 }
 
 /* Return the number of live streams. */

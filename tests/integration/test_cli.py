@@ -212,6 +212,9 @@ def test_sigterm_lets_inflight_stream_finish(start_daemon, mock):
     r = c.read_head()
     assert r.status == 200
     p = itlib.SSEParser()
+    idle = RawConn(d.port, timeout=10 * SLOW)      # a kept-alive client
+    idle.request("GET", "/healthz")
+    assert idle.read_response("GET").status == 200
     d.proc.send_signal(signal.SIGTERM)
     # New connections are refused (or closed unanswered) once stopping.
     def refused():
@@ -221,6 +224,15 @@ def test_sigterm_lets_inflight_stream_finish(start_daemon, mock):
         except (OSError, itlib.IncompleteBody):
             return True
     itlib.wait_until(refused, 5 * SLOW, "the daemon to stop accepting")
+    # A request on a connection kept alive from before gets 503 and close.
+    idle.request("POST", "/oa/echo", body=b"{}")
+    rr = idle.read_response()
+    assert rr.status == 503 and rr.header("Retry-After") == "1", rr.status
+    assert rr.json()["error"]["code"] == "llmproxy_shutdown"
+    assert idle.wait_closed(5 * SLOW)
+    idle.close()
+    d.wait_access(lambda l: "status=503" in l and "reason=shutdown" in l,
+                  5 * SLOW, "the access line with reason=shutdown")
     for t, data in c.body_pieces(r, "POST", timeout=20 * SLOW):
         p.feed(t, data)
     c.close()

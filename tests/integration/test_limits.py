@@ -236,6 +236,8 @@ def test_queue_full_is_429_in_dialect(start_daemon, mock, bg, dialect):
     assert order == ["qf-0", "qf-1", "qf-2"], order
     p = _pstatus(d, "p")
     assert p["totals"]["refused"] == 1 and p["totals"]["admitted"] == 3
+    d.wait_access(lambda l: "status=429" in l and "reason=queue_full" in l,
+                  5 * SLOW, "the access line with reason=queue_full")
 
 
 # --- 4. queue timeout -----------------------------------------------------
@@ -258,6 +260,9 @@ def test_queue_timeout_is_429(start_daemon, mock, bg):
     assert first.result().status == 200
     _wait_idle(d, "oa")
     assert mock.find("qt-1") == []
+    d.wait_access(lambda l: "status=429" in l and
+                  "reason=queue_timeout" in l, 5 * SLOW,
+                  "the access line with reason=queue_timeout")
     assert [x["id"] for x in mock.requests()] == ["qt-0"]
     p = _pstatus(d, "oa")
     assert p["totals"]["refused"] == 1 and p["totals"]["admitted"] == 1
