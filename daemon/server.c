@@ -2,9 +2,11 @@
 /*
  * server: evhttp on listeners of our own making, and request routing.
  *
- * The listeners are made with evconnlistener_new_bind and handed to evhttp
+ * The listeners are made with evconnlistener_new_bind (or adopted from the
+ * service manager, socket activation) and handed to evhttp
  * (evhttp_bind_listener) rather than with evhttp_bind_socket, so that the
- * daemon keeps the accept path in its hands (error callbacks, limits).
+ * daemon keeps the accept path in its hands: conn.c answers accept()
+ * failures and sees every connection first.
  * Every request is routed by route.c: /healthz is answered here, a
  * provider's requests go to stream.c, everything else gets a JSON error.
  * Header and body size limits are set here, since evhttp has none by
@@ -19,10 +21,13 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <errno.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -52,6 +57,8 @@
 /* Largest request head accepted (all header lines together). */
 #define SERVER_MAX_HEADERS_BYTES	(16 * 1024)
 #define SERVER_LISTEN_BACKLOG		1024
+/* The first descriptor of socket activation (sd_listen_fds(3)). */
+#define SERVER_LISTEN_FDS_START		3
 /* How long a browser may cache a preflight answer, in seconds. */
 #define SERVER_PREFLIGHT_MAX_AGE	"600"
 
@@ -68,6 +75,10 @@ struct server {
 
 static int	server_listen(struct server *srv, const char *addr,
 		    char **cause);
+static int	server_inherited(char **cause);
+static int	server_adopt(struct server *srv, int fd, char **cause);
+static int	server_bind_listener(struct server *srv,
+		    struct evconnlistener *lev, const char *what, char **cause);
 static int	server_parse_addr(const char *addr,
 		    struct sockaddr_storage *ss, int *len);
 static void	server_log_bound(evutil_socket_t fd);
@@ -105,7 +116,9 @@ server_new(struct event_base *base, struct config *cf,
 {
 	struct server	*srv;
 	size_t		 i;
+	int		 n;
 
+	*cause = NULL;
 	server_raise_nofile();
 	srv = xcalloc(1, sizeof *srv);
 	srv->cf = cf;
@@ -125,13 +138,75 @@ server_new(struct event_base *base, struct config *cf,
 	evhttp_set_gencb(srv->http, server_request_cb, srv);
 	conn_init(base, srv->http);
 	conn_configure(cf);
-	for (i = 0; i < cf->nlisten; i++) {
-		if (server_listen(srv, cf->listen[i], cause) == -1) {
-			server_free(srv);
-			return NULL;
+	if ((n = server_inherited(cause)) > 0) {
+		log_info("%d socket(s) from the service manager; `listen` is "
+		    "not used", n);
+		for (i = 0; i < (size_t)n; i++) {
+			if (server_adopt(srv, SERVER_LISTEN_FDS_START + (int)i,
+			    cause) == -1)
+				break;
+		}
+	} else if (n == 0) {
+		for (i = 0; i < cf->nlisten; i++) {
+			if (server_listen(srv, cf->listen[i], cause) == -1)
+				break;
 		}
 	}
+	if (n == -1 || *cause != NULL) {
+		server_free(srv);
+		return NULL;
+	}
 	return srv;
+}
+
+/*
+ * Socket activation: return how many listening sockets the service
+ * manager passed (LISTEN_FDS, for this pid), 0 if none, or -1 with
+ * *cause.  The variables are removed so nothing started later sees them.
+ */
+static int
+server_inherited(char **cause)
+{
+	const char	*pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	char		*end;
+	long		 n;
+
+	if (pid == NULL || fds == NULL ||
+	    strtol(pid, &end, 10) != (long)getpid() || *end != '\0')
+		return 0;
+	n = strtol(fds, &end, 10);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (*end != '\0' || n < 0 || n > SERVER_MAX_LISTENERS) {
+		xasprintf(cause, "LISTEN_FDS: expected 0 to %d sockets, not "
+		    "\"%s\"", SERVER_MAX_LISTENERS, fds);
+		return -1;
+	}
+	return (int)n;
+}
+
+/* Listen on a socket the service manager bound (socket activation). */
+static int
+server_adopt(struct server *srv, int fd, char **cause)
+{
+	struct evconnlistener	*lev;
+
+	if (evutil_make_socket_nonblocking(fd) == -1 ||
+	    evutil_make_socket_closeonexec(fd) == -1) {
+		xasprintf(cause, "LISTEN_FDS: descriptor %d: %s", fd,
+		    strerror(errno));
+		return -1;
+	}
+	/* Backlog 0: the socket is listening already. */
+	lev = evconnlistener_new(srv->env.base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (lev == NULL) {
+		xasprintf(cause, "LISTEN_FDS: descriptor %d is not a listening "
+		    "socket", fd);
+		return -1;
+	}
+	return server_bind_listener(srv, lev, "LISTEN_FDS", cause);
 }
 
 /*
@@ -305,16 +380,24 @@ server_listen(struct server *srv, const char *addr, char **cause)
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		return -1;
 	}
+	return server_bind_listener(srv, lev, addr, cause);
+}
+
+/* Hand lev (made for what) to evhttp. */
+static int
+server_bind_listener(struct server *srv, struct evconnlistener *lev,
+    const char *what, char **cause)
+{
 	if (srv->nbound == SERVER_MAX_LISTENERS) {
 		evconnlistener_free(lev);
-		xasprintf(cause, "listen %s: at most %d addresses", addr,
+		xasprintf(cause, "listen %s: at most %d addresses", what,
 		    SERVER_MAX_LISTENERS);
 		return -1;
 	}
 	if ((srv->bound[srv->nbound] = evhttp_bind_listener(srv->http,
 	    lev)) == NULL) {
 		evconnlistener_free(lev);
-		xasprintf(cause, "listen %s: evhttp_bind_listener failed", addr);
+		xasprintf(cause, "listen %s: evhttp_bind_listener failed", what);
 		return -1;
 	}
 	evconnlistener_set_error_cb(lev, conn_accept_error_cb);

@@ -166,6 +166,71 @@ def test_notify_watchdog_for_another_pid(start_daemon):
         ns.close()
 
 
+# --- socket activation -----------------------------------------------------
+
+def _activated(daemon_binary, lsock, conf, env_extra=None):
+    """Start the daemon as systemd would with lsock as LISTEN_FDS=1: the
+    socket on descriptor 3 and LISTEN_PID the daemon's own pid (the shell
+    sets it, then execs)."""
+    fd = lsock.fileno()
+    env = dict(os.environ, LISTEN_FDS="1")
+    env.update(env_extra or {})
+    cmd = itlib.WRAPPER + [daemon_binary, "-c", conf, "-v"]
+    return subprocess.Popen(
+        ["/bin/sh", "-c", 'LISTEN_PID=$$ exec "$@"', "sh"] + cmd,
+        env=env, pass_fds=(fd, 3), preexec_fn=lambda: os.dup2(fd, 3),
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE)
+
+
+def test_socket_activation_serves_across_a_restart(daemon_binary, mock,
+                                                     tmp_path):
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(64)
+    port = lsock.getsockname()[1]
+    conf = str(tmp_path / "activated.conf")
+    with open(conf, "w") as f:
+        # `listen` names another port: with sockets passed, it is unused.
+        f.write(itlib.render_config(
+            [itlib.proxy_provider("oa", mock.url)],
+            listen=["127.0.0.1:%d" % _free_port()]))
+    env = {itlib.KEY_ENV_BEARER: itlib.CANARY_BEARER}
+    procs = []
+    try:
+        p = _activated(daemon_binary, lsock, conf, env)
+        procs.append(p)
+        err = itlib.OutputReader(p.stderr, "activated-1")
+        assert err.wait_for(r"1 socket\(s\) from the service manager",
+                            10 * itlib.SLOW), err.text()
+        assert err.wait_for(r"listening on 127\.0\.0\.1:%d" % port,
+                            10 * itlib.SLOW), err.text()
+        r = itlib.request(port, "POST", "/oa/echo", body=b"{}")
+        assert r.status == 200
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(10 * itlib.SLOW) == 0
+        # Down: a client connects anyway (the backlog holds it) and sends.
+        c = itlib.RawConn(port, timeout=20 * itlib.SLOW)
+        c.request("POST", "/oa/echo", [("x-mock-id", "waited"),
+                                       ("Connection", "close")], b"{}")
+        p = _activated(daemon_binary, lsock, conf, env)
+        procs.append(p)
+        err = itlib.OutputReader(p.stderr, "activated-2")
+        r = c.read_response()
+        c.close()
+        assert r.status == 200, r.status
+        assert len(mock.find("waited")) == 1
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(10 * itlib.SLOW) == 0
+        assert "LISTEN_FDS" not in err.text(), err.text()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        lsock.close()
+
+
 # --- make install, the unit, the man pages --------------------------------
 
 @pytest.fixture(scope="module")
@@ -196,6 +261,7 @@ def test_make_install_layout(installed):
     sbin = _one(files, r"/sbin/llmproxyd$")
     conf = _one(files, r"/etc/llmproxyd/llmproxyd\.conf$")
     unit = _one(files, r"/systemd/system/llmproxyd\.service$")
+    _one(files, r"/systemd/system/llmproxyd\.socket$")
     _one(files, r"/man/man8/llmproxyd\.8$")
     _one(files, r"/man/man5/llmproxyd\.conf\.5$")
     assert os.access(files[sbin], os.X_OK)
@@ -227,8 +293,11 @@ def test_unit_verifies(installed, daemon_binary):
     env = dict(os.environ, MANPATH=mandir, SYSTEMD_PAGER="cat",
                SYSTEMD_COLORS="0")
     # Documentation= is checked too: man finds the installed pages.
-    r = subprocess.run(["systemd-analyze", "verify",
-                        _unit_for(installed, daemon_binary)],
+    service = _unit_for(installed, daemon_binary)
+    sock = os.path.join(os.path.dirname(service), "llmproxyd.socket")
+    shutil.copy(files[_one(files, r"/systemd/system/llmproxyd\.socket$")],
+                sock)
+    r = subprocess.run(["systemd-analyze", "verify", service, sock],
                        env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and not r.stderr.strip(), r.stdout + r.stderr
 
