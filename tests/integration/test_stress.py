@@ -64,6 +64,7 @@ def test_mixed_load_leaves_nothing_behind(start_daemon, mock):
     pid = d.proc.pid
     d.healthy()
     base_fds = _fds(pid)
+    base_rss = d.rss_kb()
     kinds = (["json"] * 40 + ["stream"] * 30 + ["reset"] * 10 +
              ["status"] * 10 + ["hangup"] * 10)
     plan = [random.Random(i).choice(kinds) for i in range(REQUESTS)]
@@ -95,6 +96,12 @@ def test_mixed_load_leaves_nothing_behind(start_daemon, mock):
         p = st["providers"][0]
         return p["in_flight"] == 0 and p["queued"] == 0
     itlib.wait_until(settled, 30 * SLOW, "nothing in flight or queued")
+
+    def connections_closed():     # only the /status request's own
+        return json.loads(request(d.port, "GET", "/status").body)[
+            "connections"] == 1
+    itlib.wait_until(connections_closed, 10 * SLOW,
+                     "client connections back to none")
     assert mock.stats()["active"] == 0
 
     def fds_back():
@@ -106,4 +113,8 @@ def test_mixed_load_leaves_nothing_behind(start_daemon, mock):
     itlib.MEASURED["stress: daemon fds before the run"] = base_fds
     itlib.MEASURED["stress: daemon fds after (incl. pooled upstream)"] = \
         _fds(pid)
+    itlib.MEASURED["stress: daemon RSS before (KiB; ASan keeps freed memory)"] = \
+        base_rss
+    itlib.MEASURED["stress: daemon RSS after (KiB; ASan keeps freed memory)"] = \
+        d.rss_kb()
     d.healthy()
