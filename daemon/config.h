@@ -111,10 +111,5 @@ const struct provider_config *config_find_provider(const struct config *cf,
 /* Return 1 if a and b listen on the same addresses (a reload's check). */
 int		 config_same_listen(const struct config *a,
 		    const struct config *b);
-/* Write the key table as reference documentation (man page source). */
-void		 config_write_reference(FILE *f);
-/* Name of a log level ("info"), of a dialect ("openai"). */
-const char	*config_log_level_name(enum log_level level);
-const char	*config_dialect_name(enum dialect d);
 
 #endif /* CONFIG_H */

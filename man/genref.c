@@ -2,7 +2,7 @@
 /*
  * genref: copy a man page template from standard input to standard output,
  * replacing each line that reads exactly "@KEYS@" with the reference that
- * config_write_reference() prints from the configuration key table.  It
+ * confkey_write_reference() prints from the configuration key table.  It
  * runs at build time to make llmproxyd.conf(5); it is never installed and
  * links only the pure modules.
  */
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "confkey.h"
 
 /* Filter stdin to stdout, expanding @KEYS@; exit 1 on a read error. */
 int
@@ -19,7 +20,7 @@ main(void)
 
 	while (fgets(line, sizeof line, stdin) != NULL) {
 		if (strcmp(line, "@KEYS@\n") == 0)
-			config_write_reference(stdout);
+			confkey_write_reference(stdout);
 		else
 			fputs(line, stdout);
 	}

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "confkey.h"
 #include "unit.h"
 
 static struct config *test_load(const char *text);
@@ -938,12 +939,12 @@ test_find_provider(void)
 static void
 test_names(void)
 {
-	UNIT_ASSERT_STR_EQ(config_log_level_name(LOG_LEVEL_ERROR), "error");
-	UNIT_ASSERT_STR_EQ(config_log_level_name(LOG_LEVEL_WARN), "warn");
-	UNIT_ASSERT_STR_EQ(config_log_level_name(LOG_LEVEL_INFO), "info");
-	UNIT_ASSERT_STR_EQ(config_log_level_name(LOG_LEVEL_DEBUG), "debug");
-	UNIT_ASSERT_STR_EQ(config_dialect_name(DIALECT_OPENAI), "openai");
-	UNIT_ASSERT_STR_EQ(config_dialect_name(DIALECT_ANTHROPIC), "anthropic");
+	UNIT_ASSERT_STR_EQ(confkey_log_level_name(LOG_LEVEL_ERROR), "error");
+	UNIT_ASSERT_STR_EQ(confkey_log_level_name(LOG_LEVEL_WARN), "warn");
+	UNIT_ASSERT_STR_EQ(confkey_log_level_name(LOG_LEVEL_INFO), "info");
+	UNIT_ASSERT_STR_EQ(confkey_log_level_name(LOG_LEVEL_DEBUG), "debug");
+	UNIT_ASSERT_STR_EQ(confkey_dialect_name(DIALECT_OPENAI), "openai");
+	UNIT_ASSERT_STR_EQ(confkey_dialect_name(DIALECT_ANTHROPIC), "anthropic");
 }
 
 /* The reference has one .TP entry per key, with type and default. */
@@ -956,7 +957,7 @@ test_reference(void)
 	FILE		*f;
 
 	UNIT_ASSERT((f = open_memstream(&buf, &len)) != NULL);
-	config_write_reference(f);
+	confkey_write_reference(f);
 	UNIT_ASSERT(fclose(f) == 0);
 	for (i = 0; i < sizeof test_key_names / sizeof test_key_names[0];
 	    i++) {
