@@ -35,7 +35,7 @@ struct metrics_histo {
 
 struct metrics_provider {
 	char				*name;
-	char				*label;	/* name escaped for a label */
+	char				*label;	/* name, escaped */
 	int				 routed;
 	uint64_t			 requests[METRICS_NSTATUS];
 	uint64_t			 refused[METRICS_NREASONS];
@@ -118,7 +118,8 @@ static void	metrics_head(FILE *f, const char *name, const char *type,
 static void	metrics_render_requests(FILE *f);
 static void	metrics_render_refused(FILE *f);
 static void	metrics_render_tokens(FILE *f);
-static void	metrics_render_scalar(FILE *f, const struct metrics_scalar *sc);
+static void	metrics_render_scalar(FILE *f,
+		    const struct metrics_scalar *sc);
 static void	metrics_render_histogram(FILE *f, enum metrics_histogram h);
 static void	metrics_render_buckets(FILE *f, const char *name,
 		    const struct metrics_provider *m,

@@ -46,8 +46,8 @@ struct metrics_provider *metrics_unrouted(void);
 int		metrics_reason(const char *label);
 
 /* Count n requests answered with status (0: the client left first). */
-void		metrics_count_request(struct metrics_provider *m, int status,
-		    uint64_t n);
+void		metrics_count_request(struct metrics_provider *m,
+		    int status, uint64_t n);
 /* Count n refusals of the daemon's own. */
 void		metrics_count_refusal(struct metrics_provider *m,
 		    enum metrics_reason why, uint64_t n);

@@ -24,7 +24,7 @@ struct usage_reader {
 	size_t			 len;
 	size_t			 size;
 	int			 too_large;
-	int			 body_read;	/* usage taken from body */
+	int			 body_read;	/* body parsed */
 	struct dialect_usage	 usage;
 };
 
@@ -93,7 +93,7 @@ usage_reader_tokens(struct usage_reader *r, int64_t *prompt,
 	if (r->sse == NULL && r->len > 0 && !r->body_read) {
 		dialect_usage_from_body(r->dialect, r->body, r->len,
 		    &r->usage);
-		r->body_read = 1;	/* a second call must not parse again */
+		r->body_read = 1;	/* parsed once, however often asked */
 	}
 	if (r->usage.input_tokens < 0 && r->usage.output_tokens < 0)
 		return -1;

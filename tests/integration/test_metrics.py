@@ -17,7 +17,6 @@ import selectors
 import signal
 import socket
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import itlib

@@ -49,6 +49,7 @@ test_render(void)
 	return text;
 }
 
+/* Backslash, double quote and line feed in a name are escaped. */
 static void
 test_escaping(void)
 {
@@ -64,6 +65,7 @@ test_escaping(void)
 	metrics_free_all();
 }
 
+/* Each bucket counts everything up to its bound; sum in seconds. */
 static void
 test_buckets_cumulative(void)
 {
@@ -99,6 +101,7 @@ test_buckets_cumulative(void)
 	metrics_free_all();
 }
 
+/* Only statuses that occurred are series; a bad status counts as 0. */
 static void
 test_statuses_seen_only(void)
 {
@@ -122,6 +125,7 @@ test_statuses_seen_only(void)
 	metrics_free_all();
 }
 
+/* provider="" has requests and refusals only, no gauges or histograms. */
 static void
 test_unrouted_block(void)
 {
@@ -145,6 +149,7 @@ test_unrouted_block(void)
 	metrics_free_all();
 }
 
+/* A name finds its block again (a reload); gauges add up. */
 static void
 test_same_name_same_block(void)
 {
@@ -174,6 +179,7 @@ test_same_name_same_block(void)
 	metrics_free_all();
 }
 
+/* SPEC's reason labels map to the enum; others are not refusals. */
 static void
 test_reason_labels(void)
 {
@@ -184,6 +190,7 @@ test_reason_labels(void)
 	UNIT_ASSERT_INT_EQ(metrics_reason(NULL), -1);
 }
 
+/* Every family has its TYPE; tokens by kind; the text ends in LF. */
 static void
 test_every_family_typed(void)
 {
