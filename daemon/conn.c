@@ -45,6 +45,7 @@
 #include "dialect.h"
 #include "httpscan.h"
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 /* Descriptors kept back from client connections (listeners, logs, curl). */
@@ -421,6 +422,10 @@ conn_accept_error_cb(struct evconnlistener *lev, void *arg)
 		}
 	}
 	conn_all.shed_unlogged += (unsigned long long)n;
+	/* No request was read: these count under provider="". */
+	metrics_count_request(metrics_unrouted(), 503, (uint64_t)n);
+	metrics_count_refusal(metrics_unrouted(), METRICS_OVERLOAD,
+	    (uint64_t)n);
 	if (conn_all.shed_logged != time(NULL)) {
 		conn_all.shed_logged = time(NULL);
 		log_warnx("accept: %s; %llu connection(s) answered 503 "

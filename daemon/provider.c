@@ -26,6 +26,7 @@
 #include "headers.h"
 #include "limiter.h"
 #include "log.h"
+#include "metrics.h"
 #include "provider.h"
 #include "queue.h"
 #include "xmalloc.h"
@@ -38,6 +39,7 @@ struct provider {
 	struct config			*cf;	/* referenced: pc lives in it */
 	const struct provider_config	*pc;
 	struct limiter			*lm;
+	struct metrics_provider		*m;	/* by name: outlives p */
 	struct event			*wake;	/* runs the pump */
 	struct queue			 queue;
 	unsigned			 refs;
@@ -117,6 +119,7 @@ provider_new(struct event_base *base, struct config *cf,
 	p->cf = config_ref(cf);
 	p->pc = pc;
 	p->refs = 1;				/* the registry's */
+	p->m = metrics_provider(pc->name);
 	queue_init(&p->queue);
 	provider_limits(pc, &l);
 	p->lm = limiter_new(&l, clock_now_ms());
@@ -161,6 +164,7 @@ provider_free_all(void)
 
 	while ((p = TAILQ_FIRST(&provider_list)) != NULL)
 		provider_free(p);
+	metrics_free_all();	/* the blocks outlived their providers */
 }
 
 /* Return the live provider called name, or NULL. */
@@ -181,6 +185,13 @@ const struct provider_config *
 provider_config(const struct provider *p)
 {
 	return p->pc;
+}
+
+/* Return p's metrics block (shared by every provider of its name). */
+struct metrics_provider *
+provider_metrics(const struct provider *p)
+{
+	return p->m;
 }
 
 /* Take a reference that keeps p alive while a request uses it. */
@@ -270,6 +281,7 @@ void
 provider_count_retry(struct provider *p)
 {
 	p->retried++;
+	metrics_count_retry(p->m);
 }
 
 /* Read a response's rate-limit fields into *rl; lower p's buckets. */
@@ -292,6 +304,7 @@ provider_pause(struct provider *p, uint64_t ms)
 	if (ms > PROVIDER_MAX_PAUSE_MS)
 		ms = PROVIDER_MAX_PAUSE_MS;
 	p->upstream_429++;
+	metrics_count_upstream_429(p->m);
 	limiter_cooldown(p->lm, clock_now_ms() + ms);
 	log_info("provider %s: upstream 429, pausing %llu ms", p->name,
 	    (unsigned long long)ms);
@@ -327,6 +340,22 @@ provider_pump_cb(evutil_socket_t fd, short what, void *arg)
 	if (wait_ms != 0 && wait_ms != LIMITER_WAIT_FOR_RELEASE)
 		provider_arm(p, wait_ms);
 	provider_unref(p);
+}
+
+/* Refresh the metrics gauges from every provider's state now. */
+void
+provider_metrics_gauges(void)
+{
+	struct provider		*p;
+	struct limiter_state	 st;
+	uint64_t		 now = clock_now_ms();
+
+	metrics_clear_gauges();
+	TAILQ_FOREACH(p, &provider_list, entry) {
+		limiter_state(p->lm, now, &st);
+		metrics_add_gauges(p->m, (uint64_t)st.in_flight,
+		    (uint64_t)p->queue.n);
+	}
 }
 
 /* Return a new JSON array describing every provider. */

@@ -20,6 +20,7 @@
 struct config;
 struct event_base;
 struct headers_ratelimit;
+struct metrics_provider;
 struct provider;
 struct provider_config;
 struct queue_ticket;
@@ -53,6 +54,8 @@ void		 provider_free_all(void);
 struct provider	*provider_find(const char *name);
 /* Return p's current configuration. */
 const struct provider_config *provider_config(const struct provider *p);
+/* Return p's metrics block (shared by every provider of its name). */
+struct metrics_provider *provider_metrics(const struct provider *p);
 /* Take a reference that keeps p alive while a request uses it. */
 void		 provider_ref(struct provider *p);
 /* Drop that reference (a retired provider is freed with the last). */
@@ -90,6 +93,8 @@ void		 provider_observe(struct provider *p,
 		    size_t n, struct headers_ratelimit *rl);
 /* An upstream 429 (not a billing error): pause all of p for ms. */
 void		 provider_pause(struct provider *p, uint64_t ms);
+/* Refresh the metrics gauges (in flight, queued) from every provider. */
+void		 provider_metrics_gauges(void);
 /* Return a new JSON array (jansson json_t *) describing every provider. */
 void		*provider_status_json(void);
 

@@ -7,8 +7,9 @@
  * (evhttp_bind_listener) rather than with evhttp_bind_socket, so that the
  * daemon keeps the accept path in its hands: conn.c answers accept()
  * failures and sees every connection first.
- * Every request is routed by route.c: /healthz is answered here, a
- * provider's requests go to stream.c, everything else gets a JSON error.
+ * Every request is routed by route.c: /healthz, /status and /metrics are
+ * answered here, a provider's requests go to stream.c, everything else
+ * gets a JSON error.
  * Header and body size limits are set here, since evhttp has none by
  * default.  Before routing, each request passes guard.c's checks in order:
  * hygiene (400, close), Host (403), Origin and preflight (403 or 204),
@@ -43,6 +44,7 @@
 #include "conn.h"
 #include "guard.h"
 #include "log.h"
+#include "metrics.h"
 #include "provider.h"
 #include "route.h"
 #include "server.h"
@@ -101,6 +103,8 @@ static void	server_unknown_provider(struct server *srv,
 		    struct evhttp_request *req);
 static void	server_healthz(struct evhttp_request *req);
 static void	server_status(struct server *srv, struct evhttp_request *req);
+static void	server_metrics(struct evhttp_request *req);
+static int	server_get_only(struct evhttp_request *req, const char *path);
 static void	server_forward(struct server *srv, struct evhttp_request *req,
 		    const struct route *r);
 static void	server_set_keepalive(struct server *srv);
@@ -465,6 +469,8 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		    "the request target must be a path without dot segments");
 		break;
 	case ROUTE_METRICS:
+		server_metrics(req);
+		break;
 	case ROUTE_RESERVED:
 	default:
 		stream_reply_error(req, NULL, 404, "llmproxy_not_found",
@@ -628,10 +634,17 @@ server_refuse(struct server *srv, struct evhttp_request *req,
 {
 	const struct provider_config	*pc = NULL;
 	const char			*uri = evhttp_request_get_uri(req);
+	struct metrics_provider		*m = metrics_unrouted();
 	char				 code[64];
+	int				 why = metrics_reason(reason);
 
-	if (r->kind == ROUTE_PROVIDER)
+	if (r->kind == ROUTE_PROVIDER) {
 		pc = &srv->cf->providers[r->provider];
+		m = metrics_provider(pc->name);
+	}
+	metrics_count_request(m, status, 1);
+	if (why != -1)		/* bad_request is not a refusal of ours */
+		metrics_count_refusal(m, (enum metrics_reason)why, 1);
 	log_info("access provider=%s path=%.*s status=%d reason=%s%s%s",
 	    pc != NULL ? pc->name : "-", (int)strcspn(uri, "?"), uri, status,
 	    reason, status == 400 ? " why=" : "", status == 400 ?
@@ -673,19 +686,53 @@ server_status(struct server *srv, struct evhttp_request *req)
 	json_decref(st);
 }
 
+/*
+ * Answer GET /metrics in Prometheus text format.  Scrapes are not counted
+ * in llmproxy_requests_total: they log no access line either.
+ */
+static void
+server_metrics(struct evhttp_request *req)
+{
+	struct evbuffer	*buf;
+	char		*text;
+	size_t		 len;
+
+	if (server_get_only(req, "/metrics") == -1)
+		return;
+	provider_metrics_gauges();
+	text = metrics_render((uint64_t)conn_count(), &len);
+	if ((buf = evbuffer_new()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	evbuffer_add(buf, text, len);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, 200, NULL, buf);
+	evbuffer_free(buf);
+	free(text);
+}
+
+/* Answer 405 and return -1 unless req is a GET or HEAD of path. */
+static int
+server_get_only(struct evhttp_request *req, const char *path)
+{
+	enum evhttp_cmd_type	cmd = evhttp_request_get_command(req);
+	char			msg[64];
+
+	if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
+		return 0;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+	    "GET, HEAD");
+	snprintf(msg, sizeof msg, "%s answers GET and HEAD", path);
+	stream_reply_error(req, NULL, 405, "llmproxy_method", msg);
+	return -1;
+}
+
 /* Answer GET /healthz. */
 static void
 server_healthz(struct evhttp_request *req)
 {
-	enum evhttp_cmd_type	cmd = evhttp_request_get_command(req);
-
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", "GET, HEAD");
-		stream_reply_error(req, NULL, 405, "llmproxy_method",
-		    "/healthz answers GET and HEAD");
+	if (server_get_only(req, "/healthz") == -1)
 		return;
-	}
 	server_reply_json(req, 200, "{\"status\":\"ok\"}");
 }
 

@@ -51,6 +51,7 @@
 #include "dialect.h"
 #include "headers.h"
 #include "log.h"
+#include "metrics.h"
 #include "provider.h"
 #include "queue.h"
 #include "stream.h"
@@ -97,6 +98,7 @@ struct stream {
 	enum stream_phase		 phase;
 	uint64_t			 arrive_ms;
 	uint64_t			 admit_ms;	/* first admission */
+	uint64_t			 attempt_ms;	/* this attempt began */
 	uint64_t			 bytes_out;
 	size_t				 bytes_in;
 	int64_t				 tokens;	/* reserved estimate */
@@ -163,6 +165,8 @@ static void	stream_break(struct stream *s, const char *code,
 		    const char *message);
 static void	stream_drop_client(struct stream *s, const char *why);
 static void	stream_free(struct stream *s, const char *why);
+static void	stream_record(struct stream *s, uint64_t start, uint64_t now,
+		    const char *reason);
 
 static const struct upstream_cbs stream_upstream_cbs = {
 	stream_headers_cb, stream_body_cb, stream_done_cb
@@ -334,8 +338,9 @@ stream_send(struct stream *s)
 
 	s->slot = 1;
 	s->phase = STREAM_UPSTREAM;
+	s->attempt_ms = clock_now_ms();
 	if (s->attempts++ == 0)
-		s->admit_ms = clock_now_ms();
+		s->admit_ms = s->attempt_ms;
 	stream_reset_attempt(s);
 	rq.pc = s->pc;
 	rq.client = s->req;
@@ -457,6 +462,8 @@ stream_headers_cb(void *arg, int status, struct evkeyvalq *headers)
 	struct stream	*s = arg;
 
 	s->status = status;
+	metrics_observe_ms(provider_metrics(s->prov), METRICS_UPSTREAM_TTFB,
+	    clock_now_ms() - s->attempt_ms);
 	stream_observe(s, headers);
 	if ((status == 500 || status == 502 || status == 503 ||
 	    status == 504 || status == 529) && stream_can_retry(s)) {
@@ -601,15 +608,21 @@ stream_release_hold(struct stream *s)
 	evbuffer_drain(s->held, len);
 }
 
-/* Correct the provider's token bucket by the usage the answer reported. */
+/*
+ * Correct the provider's token bucket by the usage the answer reported,
+ * and count that usage.
+ */
 static void
 stream_reconcile(struct stream *s)
 {
-	int64_t	used;
+	int64_t	prompt, completion;
 
-	if (s->usage == NULL || (used = usage_reader_total(s->usage)) < 0)
+	if (s->usage == NULL || usage_reader_tokens(s->usage, &prompt,
+	    &completion) == -1)
 		return;			/* none reported: keep the estimate */
-	provider_reconcile(s->prov, used - s->tokens);
+	metrics_count_tokens(provider_metrics(s->prov), prompt, completion);
+	provider_reconcile(s->prov, (prompt > 0 ? prompt : 0) +
+	    (completion > 0 ? completion : 0) - s->tokens);
 }
 
 /* upstream: the transfer is over (the upstream frees itself). */
@@ -900,6 +913,7 @@ stream_free(struct stream *s, const char *why)
 		    s->bytes_out, s->attempts, reason != NULL ? " reason=" :
 		    why != NULL ? " end=" : "", reason != NULL ? reason :
 		    why != NULL ? why : "");
+	stream_record(s, start, now, reason);
 	upstream_cancel(s->up);
 	provider_withdraw(s->prov, &s->ticket);
 	if (s->slot)
@@ -918,6 +932,27 @@ stream_free(struct stream *s, const char *why)
 	if (--stream_live == 0 && s->env->drained != NULL)
 		s->env->drained(s->env->drained_arg);
 	free(s);
+}
+
+/*
+ * Count the exchange in its provider's metrics, as the access line
+ * reports it: status, reason, bytes, queue_ms and the whole duration.
+ */
+static void
+stream_record(struct stream *s, uint64_t start, uint64_t now,
+    const char *reason)
+{
+	struct metrics_provider	*m = provider_metrics(s->prov);
+	int			 why = metrics_reason(reason);
+
+	metrics_count_request(m, s->status, 1);
+	if (why != -1)
+		metrics_count_refusal(m, (enum metrics_reason)why, 1);
+	metrics_count_bytes(m, s->bytes_in, s->bytes_out);
+	if (s->reads_usage && s->attempts > 0)
+		metrics_count_estimate(m, s->tokens);
+	metrics_observe_ms(m, METRICS_QUEUE_WAIT, start - s->arrive_ms);
+	metrics_observe_ms(m, METRICS_DURATION, now - s->arrive_ms);
 }
 
 /*

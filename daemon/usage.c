@@ -24,6 +24,7 @@ struct usage_reader {
 	size_t			 len;
 	size_t			 size;
 	int			 too_large;
+	int			 body_read;	/* body parsed */
 	struct dialect_usage	 usage;
 };
 
@@ -81,23 +82,38 @@ usage_reader_feed(struct usage_reader *r, const char *data, size_t len)
 	r->len += len;
 }
 
+/* Read the input and output tokens the whole response reported. */
+int
+usage_reader_tokens(struct usage_reader *r, int64_t *prompt,
+    int64_t *completion)
+{
+	*prompt = *completion = -1;
+	if (r->too_large)
+		return -1;
+	if (r->sse == NULL && r->len > 0 && !r->body_read) {
+		dialect_usage_from_body(r->dialect, r->body, r->len,
+		    &r->usage);
+		r->body_read = 1;	/* parsed once, however often asked */
+	}
+	if (r->usage.input_tokens < 0 && r->usage.output_tokens < 0)
+		return -1;
+	*prompt = r->usage.input_tokens;
+	*completion = r->usage.output_tokens;
+	return 0;
+}
+
 /* Return the tokens the response reported, or -1 if none. */
 int64_t
 usage_reader_total(struct usage_reader *r)
 {
-	int64_t	used = 0;
+	int64_t	prompt, completion, used = 0;
 
-	if (r->too_large)
+	if (usage_reader_tokens(r, &prompt, &completion) == -1)
 		return -1;
-	if (r->sse == NULL && r->len > 0)
-		dialect_usage_from_body(r->dialect, r->body, r->len,
-		    &r->usage);
-	if (r->usage.input_tokens < 0 && r->usage.output_tokens < 0)
-		return -1;
-	if (r->usage.input_tokens > 0)
-		used += r->usage.input_tokens;
-	if (r->usage.output_tokens > 0)
-		used += r->usage.output_tokens;
+	if (prompt > 0)
+		used += prompt;
+	if (completion > 0)
+		used += completion;
 	return used;
 }
 

@@ -27,6 +27,13 @@ void			 usage_reader_feed(struct usage_reader *r,
  * -1 if it reported none or was too large to read.
  */
 int64_t			 usage_reader_total(struct usage_reader *r);
+/*
+ * Set *prompt and *completion to the input and output tokens the whole
+ * response reported (-1 for a side it did not report); return -1 if it
+ * reported neither or was too large to read, else 0.
+ */
+int			 usage_reader_tokens(struct usage_reader *r,
+			    int64_t *prompt, int64_t *completion);
 /* Free r; accepts NULL. */
 void			 usage_reader_free(struct usage_reader *r);
 

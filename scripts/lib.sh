@@ -7,7 +7,8 @@ BUILD_PACKAGES="build-essential autoconf automake pkg-config libevent-dev
 libcurl4-openssl-dev libjansson-dev libconfig-dev libsystemd-dev curl"
 
 # To run every test (Node and npm come from outside Debian: never apt them).
-TEST_PACKAGES="python3-httpx python3-pytest python3-pytest-timeout clang
+TEST_PACKAGES="python3-httpx python3-pytest python3-pytest-timeout
+python3-prometheus-client clang
 libclang-rt-14-dev libfuzzer-14-dev valgrind systemd groff-base man-db"
 
 # Install each named Debian package that is not installed yet.

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * metrics: the counters, gauges and histograms behind GET /metrics, and
+ * their Prometheus text exposition (format 0.0.4).
+ *
+ * Each provider name has one block of plain counters, found or made when
+ * a provider of that name is created and kept until exit, so that a
+ * reload which keeps, removes or brings back a provider never resets or
+ * mixes its series.  Requests that never reached a provider (refused
+ * before routing, or at accept) count under the unrouted block, rendered
+ * with provider="".  Updates are O(1) and never allocate.  Pure: no
+ * libevent, no clock; callers pass durations in.
+ */
+#ifndef METRICS_H
+#define METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct metrics_provider;
+
+/* The daemon's own refusals (SPEC section 8's reason labels). */
+enum metrics_reason {
+	METRICS_QUEUE_FULL,
+	METRICS_QUEUE_TIMEOUT,
+	METRICS_TOO_LARGE,
+	METRICS_UNAUTHORIZED,
+	METRICS_FORBIDDEN,
+	METRICS_OVERLOAD,
+	METRICS_SHUTDOWN,
+	METRICS_NREASONS
+};
+
+enum metrics_histogram {
+	METRICS_QUEUE_WAIT,	/* arrival to admission (or refusal) */
+	METRICS_UPSTREAM_TTFB,	/* attempt start to upstream headers */
+	METRICS_DURATION,	/* arrival to the end of the exchange */
+	METRICS_NHISTOGRAMS
+};
+
+/* Return the block for provider name, made on first use. */
+struct metrics_provider *metrics_provider(const char *name);
+/* Return the block for requests no provider saw (provider=""). */
+struct metrics_provider *metrics_unrouted(void);
+/* Return the reason for an access-log label, or -1 if not one of them. */
+int		metrics_reason(const char *label);
+
+/* Count n requests answered with status (0: the client left first). */
+void		metrics_count_request(struct metrics_provider *m,
+		    int status, uint64_t n);
+/* Count n refusals of the daemon's own. */
+void		metrics_count_refusal(struct metrics_provider *m,
+		    enum metrics_reason why, uint64_t n);
+void		metrics_count_retry(struct metrics_provider *m);
+void		metrics_count_upstream_429(struct metrics_provider *m);
+/* Count client body bytes received and sent. */
+void		metrics_count_bytes(struct metrics_provider *m,
+		    uint64_t in, uint64_t out);
+/* Count tokens a response reported (a negative value: none reported). */
+void		metrics_count_tokens(struct metrics_provider *m,
+		    int64_t prompt, int64_t completion);
+/* Count the tokens a request was estimated at before it was sent. */
+void		metrics_count_estimate(struct metrics_provider *m,
+		    int64_t tokens);
+/* Record one duration in histogram h. */
+void		metrics_observe_ms(struct metrics_provider *m,
+		    enum metrics_histogram h, uint64_t ms);
+
+/* Zero every block's gauges, before metrics_add_gauges() refills them. */
+void		metrics_clear_gauges(void);
+/* Add a live provider's requests in flight and waiting to its block. */
+void		metrics_add_gauges(struct metrics_provider *m,
+		    uint64_t in_flight, uint64_t queued);
+
+/*
+ * Return every series as Prometheus text (NUL-terminated, length in
+ * *len), with connections as the client connection gauge.
+ */
+char		*metrics_render(uint64_t connections, size_t *len);
+/* Free every block (at exit). */
+void		metrics_free_all(void);
+
+#endif /* METRICS_H */
