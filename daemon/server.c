@@ -48,6 +48,7 @@
 #include "provider.h"
 #include "route.h"
 #include "server.h"
+#include "reply.h"
 #include "stream.h"
 #include "xmalloc.h"
 
@@ -465,7 +466,7 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		server_unknown_provider(srv, req);
 		break;
 	case ROUTE_BAD:
-		stream_reply_error(req, NULL, 400, "llmproxy_bad_target",
+		reply_error(req, NULL, 400, "llmproxy_bad_target",
 		    "the request target must be a path without dot segments");
 		break;
 	case ROUTE_METRICS:
@@ -473,7 +474,7 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		break;
 	case ROUTE_RESERVED:
 	default:
-		stream_reply_error(req, NULL, 404, "llmproxy_not_found",
+		reply_error(req, NULL, 404, "llmproxy_not_found",
 		    "no such endpoint in this version of llmproxyd");
 		break;
 	}
@@ -650,7 +651,7 @@ server_refuse(struct server *srv, struct evhttp_request *req,
 	    reason, status == 400 ? " why=" : "", status == 400 ?
 	    message : "");
 	snprintf(code, sizeof code, "llmproxy_%s", reason);
-	stream_reply_error(req, pc, status, code, message);
+	reply_error(req, pc, status, code, message);
 }
 
 /* Hand a provider's request to a new stream. */
@@ -662,7 +663,7 @@ server_forward(struct server *srv, struct evhttp_request *req,
 
 	prov = provider_find(srv->cf->providers[r->provider].name);
 	if (prov == NULL) {		/* only between a reload's steps */
-		stream_reply_error(req, NULL, 503, "llmproxy_reloading",
+		reply_error(req, NULL, 503, "llmproxy_reloading",
 		    "the configuration is being reloaded; try again");
 		return;
 	}
@@ -723,7 +724,7 @@ server_get_only(struct evhttp_request *req, const char *path)
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
 	    "GET, HEAD");
 	snprintf(msg, sizeof msg, "%s answers GET and HEAD", path);
-	stream_reply_error(req, NULL, 405, "llmproxy_method", msg);
+	reply_error(req, NULL, 405, "llmproxy_method", msg);
 	return -1;
 }
 

@@ -26,17 +26,16 @@
  * Every path ends in stream_free(), which gives back what the stream holds
  * with its provider and logs the access line once.  The evhttp request is
  * finished by exactly one of evhttp_send_reply, evhttp_send_reply_end or
- * evhttp_connection_free before that.
+ * evhttp_connection_free before that, in reply.c, which holds everything
+ * that writes to the client.
  */
 #include <sys/queue.h>
 
 #include <inttypes.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -49,75 +48,28 @@
 #include "config.h"
 #include "conn.h"
 #include "dialect.h"
-#include "headers.h"
 #include "log.h"
 #include "metrics.h"
 #include "provider.h"
-#include "queue.h"
+#include "reply.h"
 #include "stream.h"
+#include "stream_state.h"
 #include "upstream.h"
 #include "usage.h"
 #include "xmalloc.h"
 
 /* Client backlog past which the upstream is paused. */
 #define STREAM_HIGH_WATER	(64 * 1024)
-/* A 429 body larger than this is passed on rather than held. */
-#define STREAM_HOLD_MAX		(64 * 1024)
 /* Response header fields read for rate-limit advice. */
 #define STREAM_MAX_FIELDS	128
 /* Backoff: 0.5 s x 2^n, at most 8 s, with full jitter. */
 #define STREAM_BACKOFF_BASE_MS	500
 #define STREAM_BACKOFF_MAX_MS	8000
 
-enum stream_phase {
-	STREAM_QUEUED,
-	STREAM_UPSTREAM,
-	STREAM_BACKOFF,
-	STREAM_CUTTING
-};
-
-struct stream {
-	const struct stream_env		*env;
-	struct evhttp_request		*req;	/* ended before stream_free */
-	struct evhttp_connection	*evcon;
-	struct config			*cf;	/* referenced: pc lives in it */
-	const struct provider_config	*pc;
-	struct provider			*prov;	/* referenced */
-	struct queue_ticket		 ticket;
-	char				*rest;
-	const char			*body;	/* what goes upstream */
-	size_t				 body_len;
-	char				*body_copy; /* body, when rewritten */
-	struct upstream			*up;	/* NULL between attempts */
-	struct event			*timer;	/* the phase's deadline */
-	struct event			*hangup; /* EV_CLOSED on the client */
-	struct evbuffer			*chunk;	/* reused for each chunk */
-	struct evbuffer			*held;	/* a 429's body, held back */
-	struct usage_reader		*usage;	/* a token limit needs it */
-	struct headers_ratelimit	 rl;	/* the attempt's advice */
-	enum stream_phase		 phase;
-	uint64_t			 arrive_ms;
-	uint64_t			 admit_ms;	/* first admission */
-	uint64_t			 attempt_ms;	/* this attempt began */
-	uint64_t			 bytes_out;
-	size_t				 bytes_in;
-	int64_t				 tokens;	/* reserved estimate */
-	int				 status;
-	int				 attempts;
-	int				 slot;		/* holds a slot */
-	int				 headers_sent;
-	int				 holding;	/* a 429 in hold */
-	int				 paused;	/* client lags */
-	int				 sse;
-	int				 reads_usage;
-	TAILQ_ENTRY(stream)		 entry;		/* stream_all */
-};
-
 /* Every live stream, so that a shutdown can end them. */
 static TAILQ_HEAD(, stream)	stream_all = TAILQ_HEAD_INITIALIZER(stream_all);
 static size_t			stream_live;
 
-static const char *stream_reason(int status);
 static void	stream_watch_client(struct stream *s);
 static void	stream_prepare_body(struct stream *s);
 static void	stream_admit(struct stream *s, int front);
@@ -125,83 +77,30 @@ static void	stream_admitted_cb(struct queue_ticket *t, void *arg);
 static void	stream_too_large_cb(struct queue_ticket *t, void *arg);
 static void	stream_send(struct stream *s);
 static void	stream_reset_attempt(struct stream *s);
-static void	stream_arm(struct stream *s, double seconds);
 static void	stream_arm_ms(struct stream *s, uint64_t ms);
-static size_t	stream_backlog(struct stream *s);
 static int	stream_can_retry(struct stream *s);
 static uint64_t	stream_backoff_ms(struct stream *s);
 static void	stream_retry(struct stream *s, uint64_t delay_ms);
 static void	stream_observe(struct stream *s, struct evkeyvalq *headers);
 static void	stream_headers_cb(void *arg, int status,
 		    struct evkeyvalq *headers);
-static void	stream_start_reply(struct stream *s);
-static void	stream_copy_headers(struct stream *s, struct evkeyvalq *in);
-static void	stream_add_own_headers(struct stream *s,
-		    struct evkeyvalq *out);
 static int	stream_body_cb(void *arg, const char *data, size_t len);
-static void	stream_forward(struct stream *s, const char *data,
-		    size_t len);
-static void	stream_hold(struct stream *s, const char *data, size_t len);
-static void	stream_release_hold(struct stream *s);
 static void	stream_reconcile(struct stream *s);
 static void	stream_done_cb(void *arg, enum upstream_result res,
 		    const char *why);
 static void	stream_done_held(struct stream *s, enum upstream_result res);
 static void	stream_done_failed(struct stream *s, enum upstream_result res);
-static void	stream_drained_cb(struct evhttp_connection *evcon, void *arg);
 static void	stream_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void	stream_client_closed_cb(struct evhttp_connection *evcon,
 		    void *arg);
 static void	stream_hangup_cb(evutil_socket_t fd, short what, void *arg);
-static void	stream_detach(struct stream *s);
-static void	stream_clear_headers(struct stream *s);
 static const char *stream_refusal_reason(const char *code);
-static void	stream_refuse(struct stream *s, int status, const char *code,
-		    const char *message, uint64_t retry_ms);
-static void	stream_fail(struct stream *s, int status, const char *code,
-		    const char *message);
-static void	stream_end(struct stream *s, const char *why);
-static void	stream_break(struct stream *s, const char *code,
-		    const char *message);
-static void	stream_drop_client(struct stream *s, const char *why);
-static void	stream_free(struct stream *s, const char *why);
 static void	stream_record(struct stream *s, uint64_t start, uint64_t now,
 		    const char *reason);
 
 static const struct upstream_cbs stream_upstream_cbs = {
 	stream_headers_cb, stream_body_cb, stream_done_cb
 };
-
-/*
- * Return the reason phrase for the status codes libevent 2.1 does not know
- * (it would say "Unknown Status Code"); NULL lets libevent choose.
- */
-static const char *
-stream_reason(int status)
-{
-	switch (status) {
-	case 421:
-		return "Misdirected Request";
-	case 422:
-		return "Unprocessable Content";
-	case 425:
-		return "Too Early";
-	case 426:
-		return "Upgrade Required";
-	case 428:
-		return "Precondition Required";
-	case 429:
-		return "Too Many Requests";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 451:
-		return "Unavailable For Legal Reasons";
-	case 529:
-		return "Site Overloaded";
-	default:
-		return NULL;
-	}
-}
 
 /* Forward req (whose body has fully arrived) to prov under cf. */
 void
@@ -296,15 +195,15 @@ stream_admit(struct stream *s, int front)
 		stream_arm(s, s->pc->queue_timeout);
 		break;
 	case PROVIDER_FULL:
-		stream_refuse(s, 429, "llmproxy_queue_full", "the daemon's "
+		reply_refuse(s, 429, "llmproxy_queue_full", "the daemon's "
 		    "queue for this provider is full", retry_ms);
 		break;
 	case PROVIDER_TOO_LARGE:
-		stream_refuse(s, 413, "llmproxy_request_too_large", "the "
+		reply_refuse(s, 413, "llmproxy_request_too_large", "the "
 		    "request's token estimate exceeds tokens_per_minute", 0);
 		break;
 	case PROVIDER_RETIRED:
-		stream_refuse(s, 503, "llmproxy_provider_removed", "this "
+		reply_refuse(s, 503, "llmproxy_provider_removed", "this "
 		    "provider was removed from the configuration", 1000);
 		break;
 	}
@@ -326,7 +225,7 @@ stream_too_large_cb(struct queue_ticket *t, void *arg)
 	struct stream	*s = arg;
 
 	provider_count_refusal(s->prov, PROVIDER_REFUSED_TOO_LARGE);
-	stream_refuse(s, 413, "llmproxy_request_too_large", "the request's "
+	reply_refuse(s, 413, "llmproxy_request_too_large", "the request's "
 	    "token estimate exceeds tokens_per_minute", 0);
 }
 
@@ -349,7 +248,7 @@ stream_send(struct stream *s)
 	rq.body_len = s->body_len;
 	if ((s->up = upstream_start(s->env->ul, &rq, &stream_upstream_cbs,
 	    s)) == NULL) {
-		stream_fail(s, 503, "llmproxy_overloaded",
+		reply_fail(s, 503, "llmproxy_overloaded",
 		    "the daemon cannot start an upstream transfer now");
 		return;
 	}
@@ -370,7 +269,7 @@ stream_reset_attempt(struct stream *s)
 }
 
 /* (Re)arm the stream's one deadline, seconds from now. */
-static void
+void
 stream_arm(struct stream *s, double seconds)
 {
 	struct timeval	tv = clock_tv_seconds(seconds);
@@ -385,16 +284,6 @@ stream_arm_ms(struct stream *s, uint64_t ms)
 	struct timeval	tv = clock_tv_ms(ms);
 
 	evtimer_add(s->timer, &tv);
-}
-
-/* Return the bytes queued for the client and not yet written. */
-static size_t
-stream_backlog(struct stream *s)
-{
-	struct bufferevent	*bev;
-
-	bev = evhttp_connection_get_bufferevent(s->evcon);
-	return evbuffer_get_length(bufferevent_get_output(bev));
 }
 
 /* Return 1 if another attempt is allowed (nothing went to the client). */
@@ -433,7 +322,7 @@ stream_retry(struct stream *s, uint64_t delay_ms)
 	provider_release(s->prov, s->tokens);
 	s->slot = 0;
 	provider_count_retry(s->prov);
-	stream_clear_headers(s);
+	reply_clear_headers(s);
 	s->phase = STREAM_BACKOFF;
 	stream_arm_ms(s, delay_ms);
 }
@@ -474,7 +363,7 @@ stream_headers_cb(void *arg, int status, struct evkeyvalq *headers)
 		stream_retry(s, stream_backoff_ms(s));
 		return;
 	}
-	stream_copy_headers(s, headers);
+	reply_copy_headers(s, headers);
 	if (status == 429) {		/* billing error or rate limit? */
 		s->holding = 1;
 		if (s->held == NULL && (s->held = evbuffer_new()) == NULL)
@@ -482,73 +371,7 @@ stream_headers_cb(void *arg, int status, struct evkeyvalq *headers)
 		stream_arm(s, s->pc->idle_timeout);
 		return;
 	}
-	stream_start_reply(s);
-}
-
-/* Send the status and headers copied to the response so far. */
-static void
-stream_start_reply(struct stream *s)
-{
-	struct evkeyvalq	*out = evhttp_request_get_output_headers(s->req);
-	const char		*type;
-
-	stream_add_own_headers(s, out);
-	type = evhttp_find_header(out, "Content-Type");
-	s->sse = type != NULL &&
-	    strncasecmp(type, "text/event-stream", 17) == 0;
-	if (s->reads_usage)
-		s->usage = usage_reader_new(s->pc->dialect, s->sse);
-	/*
-	 * An HTTP/1.0 client cannot take chunks: without a length its body
-	 * ends with the connection, so it must not be kept alive.
-	 */
-	if (s->req->minor == 0 &&
-	    evhttp_find_header(out, "Content-Length") == NULL)
-		evhttp_remove_header(evhttp_request_get_input_headers(s->req),
-		    "Connection");
-	evhttp_send_reply_start(s->req, s->status, stream_reason(s->status));
-	s->headers_sent = 1;
-	stream_arm(s, s->pc->idle_timeout);
-}
-
-/* Copy the upstream's end-to-end header fields to the client response. */
-static void
-stream_copy_headers(struct stream *s, struct evkeyvalq *in)
-{
-	struct evkeyvalq	*out = evhttp_request_get_output_headers(s->req);
-	struct evkeyval		*h;
-	char			*conn;
-	int			 chunked;
-
-	conn = upstream_connection_tokens(in);
-	/* A length next to chunked framing is meaningless (RFC 9112 6.3). */
-	chunked = evhttp_find_header(in, "Transfer-Encoding") != NULL;
-	TAILQ_FOREACH(h, in, next) {
-		if (headers_is_hop_by_hop(h->key, conn))
-			continue;
-		if (chunked && strcasecmp(h->key, "Content-Length") == 0)
-			continue;
-		/* CORS is the daemon's to answer, never the provider's "*". */
-		if (strncasecmp(h->key, "Access-Control-", 15) == 0)
-			continue;
-		evhttp_add_header(out, h->key, h->value);
-	}
-	free(conn);
-}
-
-/* Add the x-llmproxy-* fields every response of the daemon carries. */
-static void
-stream_add_own_headers(struct stream *s, struct evkeyvalq *out)
-{
-	char		buf[32];
-	uint64_t	queued;
-
-	queued = (s->admit_ms != 0 ? s->admit_ms : clock_now_ms()) -
-	    s->arrive_ms;
-	snprintf(buf, sizeof buf, "%" PRIu64, queued);
-	evhttp_add_header(out, "x-llmproxy-queue-ms", buf);
-	snprintf(buf, sizeof buf, "%d", s->attempts);
-	evhttp_add_header(out, "x-llmproxy-attempts", buf);
+	reply_start(s);
 }
 
 /* upstream: body bytes; forward them, or pause while the client lags. */
@@ -558,54 +381,16 @@ stream_body_cb(void *arg, const char *data, size_t len)
 	struct stream	*s = arg;
 
 	if (s->holding) {
-		stream_hold(s, data, len);
+		reply_hold(s, data, len);
 		return 0;
 	}
-	if (stream_backlog(s) >= STREAM_HIGH_WATER) {
+	if (reply_backlog(s) >= STREAM_HIGH_WATER) {
 		s->paused = 1;
 		return 1;		/* offered again after the drain */
 	}
-	stream_forward(s, data, len);
+	reply_forward(s, data, len);
 	stream_arm(s, s->pc->idle_timeout);
 	return 0;
-}
-
-/* Send len bytes to the client, reading usage from them when needed. */
-static void
-stream_forward(struct stream *s, const char *data, size_t len)
-{
-	if (s->usage != NULL)
-		usage_reader_feed(s->usage, data, len);
-	evbuffer_add(s->chunk, data, len);
-	evhttp_send_reply_chunk_with_cb(s->req, s->chunk, stream_drained_cb,
-	    s);
-	/* evhttp leaves the chunk alone for bodiless (HEAD) responses. */
-	evbuffer_drain(s->chunk, evbuffer_get_length(s->chunk));
-	s->bytes_out += len;
-}
-
-/* Keep a 429's body until its end; a large one is passed on instead. */
-static void
-stream_hold(struct stream *s, const char *data, size_t len)
-{
-	evbuffer_add(s->held, data, len);
-	stream_arm(s, s->pc->idle_timeout);
-	if (evbuffer_get_length(s->held) > STREAM_HOLD_MAX)
-		stream_release_hold(s);
-}
-
-/* Stop holding: send the 429's headers and what was held of its body. */
-static void
-stream_release_hold(struct stream *s)
-{
-	size_t	len = evbuffer_get_length(s->held);
-
-	s->holding = 0;
-	stream_start_reply(s);
-	if (len > 0)
-		stream_forward(s, (const char *)evbuffer_pullup(s->held, -1),
-		    len);
-	evbuffer_drain(s->held, len);
 }
 
 /*
@@ -638,7 +423,7 @@ stream_done_cb(void *arg, enum upstream_result res, const char *why)
 	}
 	if (res == UPSTREAM_OK) {
 		stream_reconcile(s);
-		stream_end(s, NULL);
+		reply_end(s, NULL);
 		return;
 	}
 	log_info("provider %s: upstream %s", s->pc->name, why);
@@ -664,11 +449,11 @@ stream_done_held(struct stream *s, enum upstream_result res)
 		stream_retry(s, 0);	/* the pause holds it back */
 		return;
 	}
-	stream_release_hold(s);
+	reply_release_hold(s);
 	if (res == UPSTREAM_OK)
-		stream_end(s, NULL);
+		reply_end(s, NULL);
 	else
-		stream_break(s, "llmproxy_upstream_error",
+		reply_break(s, "llmproxy_upstream_error",
 		    "the upstream connection failed mid-response");
 }
 
@@ -677,7 +462,7 @@ static void
 stream_done_failed(struct stream *s, enum upstream_result res)
 {
 	if (s->headers_sent) {
-		stream_break(s, "llmproxy_upstream_error",
+		reply_break(s, "llmproxy_upstream_error",
 		    "the upstream connection failed mid-response");
 		return;
 	}
@@ -688,28 +473,28 @@ stream_done_failed(struct stream *s, enum upstream_result res)
 	}
 	switch (res) {
 	case UPSTREAM_CONNECT_TIMEOUT:
-		stream_fail(s, 504, "llmproxy_connect_timeout",
+		reply_fail(s, 504, "llmproxy_connect_timeout",
 		    "connecting to the provider timed out");
 		break;
 	case UPSTREAM_CONNECT_FAILED:
-		stream_fail(s, 502, "llmproxy_upstream_unreachable",
+		reply_fail(s, 502, "llmproxy_upstream_unreachable",
 		    "the provider could not be reached");
 		break;
 	default:
-		stream_fail(s, 502, "llmproxy_upstream_error",
+		reply_fail(s, 502, "llmproxy_upstream_error",
 		    "the provider's answer was broken or cut off");
 		break;
 	}
 }
 
 /* evhttp: everything queued for the client was written. */
-static void
+void
 stream_drained_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct stream	*s = arg;
 
 	if (s->phase == STREAM_CUTTING) {
-		stream_drop_client(s, "llmproxy_upstream_error");
+		reply_drop_client(s, "llmproxy_upstream_error");
 		return;
 	}
 	if (s->paused && s->up != NULL) {
@@ -730,14 +515,14 @@ stream_timer_cb(evutil_socket_t fd, short what, void *arg)
 		provider_withdraw(s->prov, &s->ticket);
 		provider_count_refusal(s->prov,
 		    PROVIDER_REFUSED_QUEUE_TIMEOUT);
-		stream_refuse(s, 429, "llmproxy_queue_timeout", "the request "
+		reply_refuse(s, 429, "llmproxy_queue_timeout", "the request "
 		    "waited queue_timeout for its provider's limits", 1000);
 		return;
 	case STREAM_BACKOFF:
 		stream_admit(s, 1);
 		return;
 	case STREAM_CUTTING:
-		stream_drop_client(s, "client stopped reading");
+		reply_drop_client(s, "client stopped reading");
 		return;
 	case STREAM_UPSTREAM:
 		break;
@@ -745,12 +530,12 @@ stream_timer_cb(evutil_socket_t fd, short what, void *arg)
 	upstream_cancel(s->up);
 	s->up = NULL;
 	if (!s->headers_sent)
-		stream_fail(s, 504, "llmproxy_first_byte_timeout",
+		reply_fail(s, 504, "llmproxy_first_byte_timeout",
 		    "the provider sent no response in first_byte_timeout");
 	else if (s->paused)
-		stream_drop_client(s, "client stopped reading");
+		reply_drop_client(s, "client stopped reading");
 	else
-		stream_break(s, "llmproxy_idle_timeout",
+		reply_break(s, "llmproxy_idle_timeout",
 		    "the provider went silent for idle_timeout");
 }
 
@@ -775,128 +560,14 @@ stream_hangup_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct stream	*s = arg;
 
-	stream_drop_client(s, "client closed");
-}
-
-/*
- * Forget the response fields set so far (an abandoned attempt), but keep
- * the CORS fields server.c set for an allowed browser origin, so that a
- * browser can read the daemon's own errors too.
- */
-static void
-stream_clear_headers(struct stream *s)
-{
-	struct evkeyvalq	*out = evhttp_request_get_output_headers(s->req);
-	const char		*v;
-	char			*origin = NULL;
-
-	if ((v = evhttp_find_header(out, "Access-Control-Allow-Origin")) !=
-	    NULL)
-		origin = xstrdup(v);
-	evhttp_clear_headers(out);
-	if (origin != NULL) {
-		evhttp_add_header(out, "Access-Control-Allow-Origin", origin);
-		evhttp_add_header(out, "Vary", "Origin");
-		free(origin);
-	}
-}
-
-/* Give the client connection back to evhttp's keep-alive handling. */
-static void
-stream_detach(struct stream *s)
-{
-	struct bufferevent	*bev;
-
-	conn_set_close_hook(s->evcon, NULL, NULL);
-	bev = evhttp_connection_get_bufferevent(s->evcon);
-	bufferevent_set_timeouts(bev, &s->env->keepalive,
-	    &s->env->keepalive);
-}
-
-/*
- * Refuse with the daemon's own error; retry_ms > 0 adds Retry-After
- * (whole seconds, rounded up) and retry-after-ms.
- */
-static void
-stream_refuse(struct stream *s, int status, const char *code,
-    const char *message, uint64_t retry_ms)
-{
-	struct evkeyvalq	*out = evhttp_request_get_output_headers(s->req);
-	char			 buf[32];
-
-	stream_clear_headers(s);
-	if (retry_ms > 0) {
-		snprintf(buf, sizeof buf, "%" PRIu64, (retry_ms + 999) / 1000);
-		evhttp_add_header(out, "Retry-After", buf);
-		snprintf(buf, sizeof buf, "%" PRIu64, retry_ms);
-		evhttp_add_header(out, "retry-after-ms", buf);
-	}
-	s->status = status;
-	stream_add_own_headers(s, out);
-	stream_detach(s);
-	stream_reply_error(s->req, s->pc, status, code, message);
-	stream_free(s, code);
-}
-
-/* Answer with an error before any of the response went out. */
-static void
-stream_fail(struct stream *s, int status, const char *code,
-    const char *message)
-{
-	stream_refuse(s, status, code, message, 0);
-}
-
-/* The response is complete: end it and keep the connection. */
-static void
-stream_end(struct stream *s, const char *why)
-{
-	stream_detach(s);
-	evhttp_send_reply_end(s->req);
-	stream_free(s, why);
-}
-
-/*
- * The response broke after its headers went out.  An SSE client gets a
- * last event in the dialect's error shape and a proper end; any other
- * body is cut without its end, once what was received is written.
- */
-static void
-stream_break(struct stream *s, const char *code, const char *message)
-{
-	char	*ev;
-
-	if (s->sse) {
-		ev = dialect_stream_error_event(s->pc->dialect, code, message);
-		evbuffer_add(s->chunk, ev, strlen(ev));
-		evhttp_send_reply_chunk(s->req, s->chunk);
-		free(ev);
-		stream_end(s, code);
-		return;
-	}
-	if (stream_backlog(s) == 0) {
-		stream_drop_client(s, code);
-		return;
-	}
-	s->phase = STREAM_CUTTING;	/* stream_drained_cb drops it */
-	stream_arm(s, s->pc->idle_timeout);
-}
-
-/* Close the client connection (which frees the request) and the stream. */
-static void
-stream_drop_client(struct stream *s, const char *why)
-{
-	struct evhttp_connection	*evcon = s->evcon;
-
-	conn_set_close_hook(evcon, NULL, NULL);
-	stream_free(s, why);
-	evhttp_connection_free(evcon);
+	reply_drop_client(s, "client closed");
 }
 
 /*
  * Log the access line and free s, giving back to its provider whatever
  * it holds; the request is already finished.
  */
-static void
+void
 stream_free(struct stream *s, const char *why)
 {
 	uint64_t	now = clock_now_ms();
@@ -1000,36 +671,14 @@ stream_shutdown_all(void)
 		upstream_cancel(s->up);
 		s->up = NULL;
 		if (s->headers_sent) {
-			stream_break(s, "llmproxy_shutdown",
+			reply_break(s, "llmproxy_shutdown",
 			    "the daemon is shutting down");
 			continue;
 		}
 		if (s->phase == STREAM_QUEUED || s->phase == STREAM_BACKOFF)
 			provider_count_refusal(s->prov,
 			    PROVIDER_REFUSED_SHUTDOWN);
-		stream_refuse(s, 503, "llmproxy_shutdown",
+		reply_refuse(s, 503, "llmproxy_shutdown",
 		    "the daemon is shutting down", 1000);
 	}
-}
-
-/* Answer req with status and an error body in pc's dialect. */
-void
-stream_reply_error(struct evhttp_request *req,
-    const struct provider_config *pc, int status, const char *code,
-    const char *message)
-{
-	enum dialect	 d = pc != NULL ? pc->dialect : DIALECT_OPENAI;
-	struct evbuffer	*buf;
-	char		*body;
-
-	body = dialect_error_body(d, dialect_error_type(d, status), code,
-	    message);
-	if ((buf = evbuffer_new()) == NULL)
-		fatalx("%s: out of memory", __func__);
-	evbuffer_add(buf, body, strlen(body));
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
-	evhttp_send_reply(req, status, stream_reason(status), buf);
-	evbuffer_free(buf);
-	free(body);
 }

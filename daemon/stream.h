@@ -43,9 +43,4 @@ size_t	stream_count(void);
 /* End every stream now: the shutdown deadline passed (SPEC section 10). */
 void	stream_shutdown_all(void);
 
-/* Answer req with status and an error body in pc's dialect (NULL: OpenAI). */
-void	stream_reply_error(struct evhttp_request *req,
-	    const struct provider_config *pc, int status, const char *code,
-	    const char *message);
-
 #endif /* STREAM_H */
