@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: ISC
-# Shared by scripts/run, scripts/test and scripts/bench: what a fresh
-# Debian 12 machine needs, and how to install only what is missing.
+# Shared by scripts/run, scripts/test, scripts/bench and scripts/soak:
+# what a fresh Debian 12 machine needs, and how to install only what is
+# missing.
 
 # To build and run the daemon.
 BUILD_PACKAGES="build-essential autoconf automake pkg-config libevent-dev
