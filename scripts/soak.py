@@ -205,7 +205,8 @@ class Worker:
             return _sse_outcome(r, p, done)
 
     def one(self, kind):
-        """Run one request of kind; return its outcome label."""
+        """Run one request of kind (a burst is five); return its outcome
+        label, or a list of labels."""
         body = {"model": "m", "max_tokens": 8, "messages": PROMPT}
         if kind == "json":
             r = self._keepalive("POST", "/oa" + CHAT, _headers(
@@ -271,10 +272,14 @@ class Worker:
                     [("x-mock-delay-ms", "80"), ("Connection", "close")]),
                     jbody(body))
             conns[-1].close()                   # leaves while queued
-            out = []
+            out = ["left while queued"]
             for c in conns[:-1]:
-                out.append(str(c.read_response("POST", TIMEOUT_S).status))
-            return "burst " + ",".join(sorted(out))
+                r = c.read_response("POST", TIMEOUT_S)
+                if r.status == 429:
+                    out.append("429 " + r.json()["error"]["code"])
+                else:
+                    out.append(str(r.status))
+            return out
         finally:
             for c in conns:
                 c.close()
@@ -317,12 +322,14 @@ class Load:
                     out = "ERROR timeout"
                 except IncompleteBody as e:
                     out = "ERROR cut: %s" % str(e)[:40]
-                except OSError as e:
+                except Exception as e:  # counted, never fatal to the loop
                     out = "ERROR %s" % type(e).__name__
+                outs = out if isinstance(out, list) else [out]
                 with self.lock:
-                    self.counts[(kind, out)] = \
-                        self.counts.get((kind, out), 0) + 1
-                    self.done += 1
+                    for o in outs:
+                        self.counts[(kind, o)] = \
+                            self.counts.get((kind, o), 0) + 1
+                    self.done += len(outs)
         finally:
             w.close()
 
@@ -373,12 +380,12 @@ def print_head():
                "fds", "in_flight", "queued", "conns"))
 
 
-def print_row(s, prev):
+def print_row(s, prev, label=None):
     rate = ""
-    if prev is not None and s["t"] > prev["t"]:
+    if label is None and prev is not None and s["t"] > prev["t"]:
         rate = "%.0f" % ((s["requests"] - prev["requests"]) /
                          (s["t"] - prev["t"]))
-    log(ROW % ("%.0f" % s["t"], s["requests"], rate, s["VmRSS"],
+    log(ROW % (label or "%.0f" % s["t"], s["requests"], rate, s["VmRSS"],
                s["RssAnon"], s["fds"], s["in_flight"], s["queued"],
                s["conns"]))
 
@@ -451,7 +458,7 @@ def run(args):
             fds_ok = wait_until(lambda: proc_sample(pid)["fds"] <=
                                 base["fds"] + pooled() + FD_SLACK, 10)
             end = sample(pid, port, t0, load)
-            print_row(end, prev)
+            print_row(end, prev, "drained")
             log("soak: after the drain: %d fds (baseline %d, %d pooled "
                 "upstream connections, slack %d)" % (
                     end["fds"], base["fds"], pooled(), FD_SLACK))
