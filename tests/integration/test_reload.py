@@ -67,7 +67,8 @@ MAX_PER_CLIENT = 400            # bounds on the load, whatever happens
 MAX_LOAD_S = 40.0
 PER_CONFIG = 16                 # requests completed under each config
 
-RELOAD_DONE = re.compile(r"llmproxyd: (warning: )?reload: (.* loaded, \d+ provider|"
+RELOAD_DONE = re.compile(r"llmproxyd: (warning: )?reload: "
+                         r"(.* loaded, \d+ provider|"
                          r".*keeping the running configuration)")
 
 
