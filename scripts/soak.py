@@ -25,6 +25,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -481,6 +482,7 @@ def run(args):
         log("soak: the daemon's log is in " + logpath)
         return 1
     log("soak: PASS")
+    shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
@@ -526,7 +528,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=300.0)
     ap.add_argument("--interval", type=float, default=5.0)
     ap.add_argument("--clients", type=int, default=16)
-    ap.add_argument("--rss-growth-kib", type=int, default=4096)
+    ap.add_argument("--rss-growth-kib", type=int, default=2048)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     if args.seconds <= 0 or args.interval <= 0 or args.clients <= 0:
