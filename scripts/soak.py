@@ -477,6 +477,7 @@ def run(args):
                 problems.append("llmproxyd exit status %r after SIGTERM"
                                 % rc)
         stop(mock, 10)
+    report_log(logpath)
     if problems:
         log("soak: FAIL\n  " + "\n  ".join(problems))
         log("soak: the daemon's log is in " + logpath)
@@ -519,6 +520,22 @@ def report_rss(samples, load, bound_kib, problems):
         problems.append("RssAnon grew %.0f KiB between the first and the "
                         "last quarter (bound %d KiB)"
                         % (last - first, bound_kib))
+
+
+def report_log(logpath):
+    """Summarise the daemon's warnings (for reading; they do not fail the
+    run: upstream faults are expected to be logged)."""
+    kinds, lines = {}, 0
+    with open(logpath, errors="replace") as f:
+        for ln in f:
+            lines += 1
+            if "warning: " in ln:
+                k = re.sub(r"\d+", "N", ln.split("warning: ", 1)[1].strip())
+                kinds[k[:90]] = kinds.get(k[:90], 0) + 1
+    log("\nsoak: the daemon logged %d lines, %d warnings%s" % (
+        lines, sum(kinds.values()), ", most often:" if kinds else ""))
+    for k, n in sorted(kinds.items(), key=lambda kv: -kv[1])[:6]:
+        log("%8d  %s" % (n, k))
 
 
 def main():
