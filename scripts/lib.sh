@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: ISC
-# Shared by scripts/run, scripts/test and scripts/bench: what a fresh
-# Debian 12 machine needs, and how to install only what is missing.
+# Shared by scripts/run, test, fuzz, bench and soak: what a fresh Debian 12
+# machine needs, and how to install only what is missing.
 
 # To build and run the daemon.
 BUILD_PACKAGES="build-essential autoconf automake pkg-config libevent-dev

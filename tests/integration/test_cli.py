@@ -8,6 +8,7 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 
 import pytest
 
@@ -267,6 +268,107 @@ def test_sigterm_ends_streams_at_shutdown_timeout(start_daemon, mock):
     assert d.proc.wait(10 * SLOW) == 0
     mock.wait_request("drain-1", lambda x: x["closed_early"], 5 * SLOW,
                       "the upstream stream to be closed")
+
+
+def _queued_behind_one(d, mock, head_headers, tag):
+    """With max_concurrent 1: start a head request (held by the mock as
+    head_headers say), then one that must queue behind it; return the two
+    threads' result lists ([Response or exception])."""
+    results = {"head": [], "queued": []}
+
+    def send(which, hs):
+        try:
+            c = RawConn(d.port, timeout=30 * SLOW)
+            c.request("POST", "/oa/v1/chat/completions",
+                      [("Content-Type", "application/json"),
+                       ("x-mock-id", "%s-%s" % (tag, which))] + hs,
+                      jbody({"stream": True}))
+            r = c.read_head()
+            p = itlib.SSEParser()
+            parts = []
+            for t, data in c.body_pieces(r, "POST", timeout=30 * SLOW):
+                p.feed(t, data)
+                parts.append(data)
+            r.body = b"".join(parts)
+            r.events = p.events
+            r.done_at = now()
+            c.close()
+            results[which].append(r)
+        except Exception as e:      # reported by the asserts below
+            results[which].append(e)
+    threads = [threading.Thread(target=send, args=("head", head_headers),
+                                daemon=True)]
+    threads[0].start()
+    mock.wait_request("%s-head" % tag, lambda r: True, 5 * SLOW,
+                      "the head request to reach the mock")
+    threads.append(threading.Thread(
+        target=send, args=("queued", [("x-mock-chunks", "3")]),
+        daemon=True))
+    threads[1].start()
+
+    def queued():
+        st = request(d.port, "GET", "/status").json()
+        return st["providers"][0]["queued"] == 1
+    itlib.wait_until(queued, 5 * SLOW, "one request queued")
+    return threads, results
+
+
+def test_sigterm_lets_queued_request_run_and_exits_once_drained(
+        start_daemon, mock):
+    """SPEC 10: queued requests go on during the drain; the daemon exits
+    as soon as the last one is done, long before shutdown_timeout."""
+    d = start_daemon([itlib.proxy_provider("oa", mock.url, max_concurrent=1,
+                                           queue_timeout=30.0)],
+                     shutdown_timeout=30.0)
+    threads, results = _queued_behind_one(
+        d, mock, [("x-mock-chunks", "5"), ("x-mock-interval-ms", "100")],
+        "drainq")
+    t0 = now()
+    d.proc.send_signal(signal.SIGTERM)
+    for t in threads:
+        t.join(20 * SLOW)
+    for which in ("head", "queued"):
+        r = results[which][0]
+        assert isinstance(r, itlib.Response), (which, r)
+        assert r.status == 200 and r.complete, (which, r.status)
+        assert r.events[-1][2] == "[DONE]", (which, r.events[-2:])
+    assert d.proc.wait(15 * SLOW) == 0
+    took = now() - t0
+    assert took < 15 * SLOW, took       # not the 30 s of shutdown_timeout
+    assert not any("reason=shutdown" in l for l in d.access_lines())
+
+
+def test_sigterm_refuses_still_queued_at_shutdown_timeout(start_daemon,
+                                                          mock):
+    """SPEC 10: at shutdown_timeout a request still queued gets 503 with
+    Retry-After and reason=shutdown, the open stream its error event, and
+    the daemon exits 0."""
+    d = start_daemon([itlib.proxy_provider("oa", mock.url, max_concurrent=1,
+                                           queue_timeout=30.0)],
+                     shutdown_timeout=1.0)
+    threads, results = _queued_behind_one(
+        d, mock, [("x-mock-chunks", "300"), ("x-mock-interval-ms", "100")],
+        "cutq")
+    t0 = now()
+    d.proc.send_signal(signal.SIGTERM)
+    for t in threads:
+        t.join(20 * SLOW)
+    q = results["queued"][0]
+    assert isinstance(q, itlib.Response), q
+    assert q.status == 503, q.status
+    assert q.header("Retry-After") and q.header("retry-after-ms"), q.headers
+    assert json.loads(q.body)["error"]["code"] == "llmproxy_shutdown"
+    assert q.done_at - t0 >= 0.8, "refused before shutdown_timeout"
+    h = results["head"][0]
+    assert isinstance(h, itlib.Response) and h.status == 200, h
+    assert h.complete and "error" in json.loads(h.events[-1][2]), \
+        h.events[-1:]
+    assert d.proc.wait(10 * SLOW) == 0
+    assert any("status=503" in l and "reason=shutdown" in l
+               for l in d.access_lines()), d.access_lines()
+    mock.wait_request("cutq-head", lambda x: x["closed_early"], 5 * SLOW,
+                      "the upstream stream to be closed")
+    assert mock.find("cutq-queued") == [], "the refused one reached the mock"
 
 
 def test_sighup_reloads_without_dropping_streams(start_daemon, mock):
