@@ -36,6 +36,8 @@ static int	 dialect_member_int(json_t *o, const char *key, int64_t *out);
 static int	 dialect_read_usage(enum dialect d, json_t *usage,
 		    struct dialect_usage *u);
 static int	 dialect_is(const char *s, size_t len, const char *what);
+static int	 dialect_path_ends(const char *path, size_t len,
+		    const char *suffix);
 static int	 dialect_openai_event(json_t *root, struct dialect_usage *u);
 static int	 dialect_anthropic_event(const char *event, size_t event_len,
 		    json_t *root, struct dialect_usage *u);
@@ -157,6 +159,34 @@ dialect_error_type(enum dialect d, int status)
 	default:
 		return status >= 500 ? "api_error" : "invalid_request_error";
 	}
+}
+
+/* Return what the last event of a complete stream for path holds. */
+const char *
+dialect_stream_end_marker(enum dialect d, const char *path)
+{
+	size_t	len = strcspn(path, "?");
+
+	if (d == DIALECT_ANTHROPIC)
+		return dialect_path_ends(path, len, "/messages") ?
+		    "message_stop" : NULL;
+	if (dialect_path_ends(path, len, "/chat/completions") ||
+	    dialect_path_ends(path, len, "/completions"))
+		return "[DONE]";
+	return NULL;
+}
+
+/* Return 1 if the len bytes of path end with suffix (or are it, less "/"). */
+static int
+dialect_path_ends(const char *path, size_t len, const char *suffix)
+{
+	size_t	n = strlen(suffix);
+
+	while (len > 0 && path[len - 1] == '/')
+		len--;
+	if (len >= n && memcmp(path + len - n, suffix, n) == 0)
+		return 1;
+	return len == n - 1 && memcmp(path, suffix + 1, n - 1) == 0;
 }
 
 /* Return a new SSE event that ends a failed stream in d's shape. */

@@ -41,6 +41,15 @@ const char *dialect_error_type(enum dialect d, int status);
 char	*dialect_stream_error_event(enum dialect d, const char *code,
 	    const char *message);
 
+/*
+ * Return what the last event of a complete SSE stream holds for a request
+ * to path (the part after the provider's name, query included) in d:
+ * "[DONE]" for OpenAI chat and text completions, "message_stop" for
+ * Anthropic messages; NULL where the API has no such event (the Responses
+ * API, anything else), so that no stream there is judged cut short.
+ */
+const char *dialect_stream_end_marker(enum dialect d, const char *path);
+
 /* Initialise u to "nothing seen". */
 void	 dialect_usage_init(struct dialect_usage *u);
 

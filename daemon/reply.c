@@ -49,6 +49,8 @@ static const char *reply_reason(int status);
 static void	reply_add_own_headers(struct stream *s,
 		    struct evkeyvalq *out);
 static void	reply_detach(struct stream *s);
+static void	reply_keep_tail(struct stream *s, const char *data,
+		    size_t len);
 
 /*
  * Return the reason phrase for the status codes libevent 2.1 does not know
@@ -105,6 +107,9 @@ reply_start(struct stream *s)
 	    strncasecmp(type, "text/event-stream", 17) == 0;
 	if (s->reads_usage)
 		s->usage = usage_reader_new(s->pc->dialect, s->sse);
+	if (s->sse && s->status == 200)
+		s->end_marker = dialect_stream_end_marker(s->pc->dialect,
+		    s->rest);
 	/*
 	 * An HTTP/1.0 client cannot take chunks: without a length its body
 	 * ends with the connection, so it must not be kept alive.
@@ -165,12 +170,44 @@ reply_forward(struct stream *s, const char *data, size_t len)
 {
 	if (s->usage != NULL)
 		usage_reader_feed(s->usage, data, len);
+	if (s->end_marker != NULL)
+		reply_keep_tail(s, data, len);
 	evbuffer_add(s->chunk, data, len);
 	evhttp_send_reply_chunk_with_cb(s->req, s->chunk, stream_drained_cb,
 	    s);
 	/* evhttp leaves the chunk alone for bodiless (HEAD) responses. */
 	evbuffer_drain(s->chunk, evbuffer_get_length(s->chunk));
 	s->bytes_out += len;
+}
+
+/* Keep the last STREAM_TAIL_MAX bytes sent, where the final event shows. */
+static void
+reply_keep_tail(struct stream *s, const char *data, size_t len)
+{
+	size_t	keep;
+
+	if (len >= STREAM_TAIL_MAX) {
+		memcpy(s->tail, data + len - STREAM_TAIL_MAX, STREAM_TAIL_MAX);
+		s->tail_len = STREAM_TAIL_MAX;
+		return;
+	}
+	keep = s->tail_len + len > STREAM_TAIL_MAX ? STREAM_TAIL_MAX - len :
+	    s->tail_len;
+	memmove(s->tail, s->tail + s->tail_len - keep, keep);
+	memcpy(s->tail + keep, data, len);
+	s->tail_len = keep + len;
+}
+
+/*
+ * Return 0 if the response is an SSE stream whose API ends every complete
+ * stream with a final event ([DONE], message_stop) and the body sent did
+ * not end with it: the upstream ended a well-framed body too soon.
+ */
+int
+reply_is_complete(struct stream *s)
+{
+	return s->end_marker == NULL || memmem(s->tail, s->tail_len,
+	    s->end_marker, strlen(s->end_marker)) != NULL;
 }
 
 /* Keep a 429's body until its end; a large one is passed on instead. */

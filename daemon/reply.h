@@ -25,6 +25,8 @@ void	reply_start(struct stream *s);
 void	reply_copy_headers(struct stream *s, struct evkeyvalq *in);
 /* Send len bytes to the client, reading usage from them when needed. */
 void	reply_forward(struct stream *s, const char *data, size_t len);
+/* Return 0 if an SSE stream ended without its API's final event. */
+int	reply_is_complete(struct stream *s);
 /* Keep a 429's body until its end; a large one is passed on instead. */
 void	reply_hold(struct stream *s, const char *data, size_t len);
 /* Stop holding: send the 429's headers and what was held of its body. */

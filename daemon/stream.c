@@ -423,7 +423,14 @@ stream_done_cb(void *arg, enum upstream_result res, const char *why)
 	}
 	if (res == UPSTREAM_OK) {
 		stream_reconcile(s);
-		reply_end(s, NULL);
+		if (reply_is_complete(s)) {
+			reply_end(s, NULL);
+			return;
+		}
+		log_info("provider %s: stream ended without its final event",
+		    s->pc->name);
+		reply_break(s, "llmproxy_upstream_truncated", "the provider's "
+		    "stream ended without its final event");
 		return;
 	}
 	log_info("provider %s: upstream %s", s->pc->name, why);

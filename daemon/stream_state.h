@@ -27,6 +27,9 @@ struct stream_env;
 struct upstream;
 struct usage_reader;
 
+/* Bytes of the body kept to see its final event (dialect_stream_end_marker). */
+#define STREAM_TAIL_MAX		32
+
 enum stream_phase {
 	STREAM_QUEUED,
 	STREAM_UPSTREAM,
@@ -68,6 +71,9 @@ struct stream {
 	int				 paused;	/* client lags */
 	int				 sse;
 	int				 reads_usage;
+	const char			*end_marker; /* SSE: its last event's */
+	char				 tail[STREAM_TAIL_MAX]; /* sent last */
+	size_t				 tail_len;
 	TAILQ_ENTRY(stream)		 entry;		/* stream_all */
 };
 

@@ -241,6 +241,37 @@ def test_reset_mid_stream_ends_with_error_event(fdaemon):
     _ok(fdaemon)
 
 
+def test_truncated_stream_ends_with_error_event(fdaemon):
+    # A well-framed SSE body that lacks the API's final event ([DONE],
+    # message_stop) was cut short upstream: the client gets the error
+    # event, after what did arrive, and a clean end.
+    r, p = stream_request(fdaemon.port, "/oa/v1/chat/completions",
+                          jbody({"stream": True}),
+                          [("x-mock-truncate", "1"), ("x-mock-chunks", "3")],
+                          timeout=20 * SLOW)
+    events = _events_then_error(r, p)
+    assert [e[2] for e in events].count("[DONE]") == 0
+    err = json.loads(events[-1][2])["error"]
+    assert err["code"] == "llmproxy_upstream_truncated", err
+    assert len(events) == 4, events     # 3 tokens, then the error
+    r, p = stream_request(fdaemon.port, "/an/v1/messages",
+                          jbody({"stream": True}),
+                          [("x-mock-truncate", "1"), ("x-mock-chunks", "3")],
+                          timeout=20 * SLOW)
+    events = _events_then_error(r, p)
+    assert "message_stop" not in [e[1] for e in events]
+    assert events[-1][1] == "error"
+    assert json.loads(events[-1][2])["error"]["message"].startswith(
+        "llmproxy_upstream_truncated")
+    # Complete streams are left alone.
+    for path in ("/oa/v1/chat/completions", "/an/v1/messages"):
+        r, p = stream_request(fdaemon.port, path, jbody({"stream": True}),
+                              [("x-mock-chunks", "3")], timeout=20 * SLOW)
+        assert r.complete and p.events[-1][1] != "error", p.events[-1]
+        assert "llmproxy" not in p.events[-1][2]
+    _ok(fdaemon)
+
+
 @pytest.mark.parametrize("fault", [("x-mock-reset", "body"),
                                    ("x-mock-truncate", "1")])
 def test_broken_plain_body_is_cut(fdaemon, fault):

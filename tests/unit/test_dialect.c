@@ -28,6 +28,7 @@ static void	test_error_anthropic(void);
 static void	test_error_escaping(void);
 static void	test_error_types(void);
 static void	test_stream_error(void);
+static void	test_stream_end_marker(void);
 static void	test_usage_body(void);
 static void	test_usage_body_ignored(void);
 static void	test_usage_event_openai(void);
@@ -177,6 +178,32 @@ test_stream_error(void)
 	    "\"error\":{\"type\":\"api_error\",\"message\":"
 	    "\"llmproxy_upstream_reset: line1\\nline2\"}}\n\n");
 	free(s);
+}
+
+/* The final event expected by path: chat and completions, messages. */
+static void
+test_stream_end_marker(void)
+{
+	const char	*m;
+
+	m = dialect_stream_end_marker(DIALECT_OPENAI, "v1/chat/completions");
+	UNIT_ASSERT_STR_EQ(m, "[DONE]");
+	m = dialect_stream_end_marker(DIALECT_OPENAI, "chat/completions/?a=b");
+	UNIT_ASSERT_STR_EQ(m, "[DONE]");
+	m = dialect_stream_end_marker(DIALECT_OPENAI, "completions");
+	UNIT_ASSERT_STR_EQ(m, "[DONE]");
+	m = dialect_stream_end_marker(DIALECT_ANTHROPIC, "v1/messages?beta=1");
+	UNIT_ASSERT_STR_EQ(m, "message_stop");
+	/* No final event to expect: the Responses API, other paths. */
+	UNIT_ASSERT(dialect_stream_end_marker(DIALECT_OPENAI,
+	    "v1/responses") == NULL);
+	UNIT_ASSERT(dialect_stream_end_marker(DIALECT_OPENAI,
+	    "v1/completionsx") == NULL);
+	UNIT_ASSERT(dialect_stream_end_marker(DIALECT_OPENAI,
+	    "v1/x?p=/completions") == NULL);
+	UNIT_ASSERT(dialect_stream_end_marker(DIALECT_ANTHROPIC,
+	    "v1/chat/completions") == NULL);
+	UNIT_ASSERT(dialect_stream_end_marker(DIALECT_OPENAI, "") == NULL);
 }
 
 /* Usage in whole bodies: chat, Responses API and Anthropic names. */
@@ -411,6 +438,7 @@ static const struct unit_test tests[] = {
 	{ "error bodies are escaped JSON", test_error_escaping },
 	{ "error types by status", test_error_types },
 	{ "stream error events", test_stream_error },
+	{ "final event by path", test_stream_end_marker },
 	{ "usage from bodies", test_usage_body },
 	{ "bodies without usage", test_usage_body_ignored },
 	{ "usage from OpenAI events", test_usage_event_openai },
