@@ -145,7 +145,7 @@ struct mock_opts {
 
 /* One client connection, from accept to close. */
 struct conn {
-	struct bufferevent	 *bev;		/* made in conn_bev_cb */
+	struct bufferevent	 *bev;		/* made in mock_conn_bev_cb */
 	struct evhttp_connection *evcon;	/* set once adopted */
 	struct exch		 *ex;		/* the exchange in flight */
 	uint64_t		  serial;
@@ -157,7 +157,7 @@ TAILQ_HEAD(conn_list, conn);
 
 /* One provider or echo request, from arrival to its last byte. */
 struct exch {
-	struct evhttp_request	*req;		/* handed back in exch_finish */
+	struct evhttp_request	*req;		/* handed back at the finish */
 	struct conn		*conn;
 	struct event		*timer;		/* delay, pacing, trickle */
 	struct event		*watch;		/* is the client still there? */
@@ -223,10 +223,10 @@ static void	*mock_calloc(size_t, size_t);
 static char	*mock_strdup(const char *);
 static struct evbuffer *mock_evbuffer(void);
 static double	 mock_now_ms(void);
-static void	 mock_set_long(long *, const char *, long);
-static enum mock_fault mock_fault(const char *);
-static int	 mock_flag(const char *);
-static int	 mock_has_token(const char *, const char *);
+static void	 mock_opts_set_long(long *, const char *, long);
+static enum mock_fault mock_opts_fault(const char *);
+static int	 mock_opts_flag(const char *);
+static int	 mock_exch_has_token(const char *, const char *);
 static const char *mock_method(enum evhttp_cmd_type);
 static const struct mock_status *mock_status_find(int);
 static const char *mock_reason(int);
@@ -238,91 +238,92 @@ static json_t	*mock_json_ms(double);
 static json_t	*mock_json_headers(struct evkeyvalq *);
 static int	 mock_dump_cb(const char *, size_t, void *);
 static void	 mock_json_out(struct evbuffer *, json_t *);
-static char	*mock_put(char *, const char *);
-static void	 mock_add_pad(struct evbuffer *, size_t);
-static void	 mock_add_tokens(struct evbuffer *, long);
-static int	 mock_add_header(struct evkeyvalq *, const char *);
-static void	 mock_rst(struct evhttp_connection *);
-static void	 mock_garbage(struct evhttp_connection *);
+static char	*mock_reqlog_put(char *, const char *);
+static void	 mock_answer_pad(struct evbuffer *, size_t);
+static void	 mock_answer_tokens(struct evbuffer *, long);
+static int	 mock_exch_add_header(struct evkeyvalq *, const char *);
+static void	 mock_exch_rst(struct evhttp_connection *);
+static void	 mock_exch_garbage(struct evhttp_connection *);
 
-static void	 reqlog_init(size_t);
-static struct logent *reqlog_get(uint64_t);
-static void	 reqlog_drop(struct logent *);
-static void	 reqlog_add(struct exch *, const char *, size_t);
-static void	 reqlog_fill(struct logent *, struct exch *, const char *,
+static void	 mock_reqlog_init(size_t);
+static struct logent *mock_reqlog_get(uint64_t);
+static void	 mock_reqlog_drop(struct logent *);
+static void	 mock_reqlog_add(struct exch *, const char *, size_t);
+static void	 mock_reqlog_fill(struct logent *, struct exch *, const char *,
 		    size_t, size_t);
-static void	 reqlog_finished(uint64_t, double);
-static void	 reqlog_closed(uint64_t, double);
-static void	 reqlog_clear(void);
-static json_t	*reqlog_entry_json(const struct logent *);
-static json_t	*reqlog_json(void);
+static void	 mock_reqlog_finished(uint64_t, double);
+static void	 mock_reqlog_closed(uint64_t, double);
+static void	 mock_reqlog_clear(void);
+static json_t	*mock_reqlog_entry_json(const struct logent *);
+static json_t	*mock_reqlog_json(void);
 
-static struct conn *conn_new(struct bufferevent *);
-static void	 conn_attach(struct conn *, struct evhttp_connection *,
+static struct conn *mock_conn_new(struct bufferevent *);
+static void	 mock_conn_attach(struct conn *, struct evhttp_connection *,
 		    evutil_socket_t);
-static void	 conn_free(struct conn *);
-static struct conn *conn_byfd(evutil_socket_t);
-static void	 conn_setfd(evutil_socket_t, struct conn *);
-static struct bufferevent *conn_bev_cb(struct event_base *, void *);
-static void	 conn_adopt_cb(evutil_socket_t, short, void *);
-static void	 conn_adopt_all(void);
-static struct conn *conn_lookup(struct evhttp_request *);
-static void	 conn_close_cb(struct evhttp_connection *, void *);
+static void	 mock_conn_free(struct conn *);
+static struct conn *mock_conn_byfd(evutil_socket_t);
+static void	 mock_conn_setfd(evutil_socket_t, struct conn *);
+static struct bufferevent *mock_conn_bev_cb(struct event_base *, void *);
+static void	 mock_conn_adopt_cb(evutil_socket_t, short, void *);
+static void	 mock_conn_adopt_all(void);
+static struct conn *mock_conn_lookup(struct evhttp_request *);
+static void	 mock_conn_close_cb(struct evhttp_connection *, void *);
 
-static struct exch *exch_new(struct evhttp_request *, struct conn *,
+static struct exch *mock_exch_new(struct evhttp_request *, struct conn *,
 		    const char *);
-static void	 exch_options(struct exch *);
-static void	 exch_option(struct mock_opts *, const char *, const char *);
-static void	 exch_normalize(struct mock_opts *);
-static void	 exch_plan(struct exch *, const char *, size_t);
-static void	 exch_read_request(struct exch *, json_t *);
-static long	 exch_prompt_tokens(json_t *);
-static void	 exch_completion(struct exch *);
-static void	 exch_error(struct exch *, int, const char *);
-static void	 exch_echo(struct exch *, const char *, size_t);
-static int	 exch_simple(const struct exch *);
-static void	 exch_begin(struct exch *);
-static void	 exch_respond(struct exch *);
-static void	 exch_headers(struct exch *, const char *);
-static void	 exch_start_unframed(struct exch *, int);
-static void	 exch_complete_cb(struct evhttp_request *, void *);
-static void	 exch_after(struct exch *, long, void (*)(struct exch *));
-static void	 exch_timer_cb(evutil_socket_t, short, void *);
-static void	 exch_watch(struct exch *);
-static void	 exch_watch_cb(evutil_socket_t, short, void *);
-static void	 exch_drained_cb(struct evhttp_connection *, void *);
-static size_t	 exch_backlog(struct exch *);
-static void	 exch_rst_step(struct exch *);
-static void	 exch_close_step(struct exch *);
-static void	 exch_finish(struct exch *, enum mock_finish);
-static void	 exch_gone(struct exch *);
-static void	 exch_free(struct exch *);
+static void	 mock_opts_read(struct exch *);
+static void	 mock_opts_apply(struct mock_opts *, const char *,
+		    const char *);
+static void	 mock_opts_normalize(struct mock_opts *);
+static void	 mock_answer_plan(struct exch *, const char *, size_t);
+static void	 mock_answer_read_request(struct exch *, json_t *);
+static long	 mock_answer_prompt_tokens(json_t *);
+static void	 mock_answer_completion(struct exch *);
+static void	 mock_answer_error(struct exch *, int, const char *);
+static void	 mock_answer_echo(struct exch *, const char *, size_t);
+static int	 mock_exch_simple(const struct exch *);
+static void	 mock_exch_begin(struct exch *);
+static void	 mock_exch_respond(struct exch *);
+static void	 mock_exch_headers(struct exch *, const char *);
+static void	 mock_exch_start_unframed(struct exch *, int);
+static void	 mock_exch_complete_cb(struct evhttp_request *, void *);
+static void	 mock_exch_after(struct exch *, long, void (*)(struct exch *));
+static void	 mock_exch_timer_cb(evutil_socket_t, short, void *);
+static void	 mock_exch_watch(struct exch *);
+static void	 mock_exch_watch_cb(evutil_socket_t, short, void *);
+static void	 mock_exch_drained_cb(struct evhttp_connection *, void *);
+static size_t	 mock_exch_backlog(struct exch *);
+static void	 mock_exch_rst_step(struct exch *);
+static void	 mock_exch_close_step(struct exch *);
+static void	 mock_exch_finish(struct exch *, enum mock_finish);
+static void	 mock_exch_gone(struct exch *);
+static void	 mock_exch_free(struct exch *);
 
-static void	 reply_start(struct exch *);
-static void	 reply_partial(struct exch *);
-static void	 reply_trickle(struct exch *);
+static void	 mock_exch_reply(struct exch *);
+static void	 mock_exch_partial(struct exch *);
+static void	 mock_exch_trickle(struct exch *);
 
-static long	 sse_total(const struct exch *);
-static void	 sse_start(struct exch *);
-static void	 sse_next(struct exch *);
-static int	 sse_wait(struct exch *);
-static void	 sse_step(struct exch *, struct evbuffer *);
-static void	 sse_token(struct exch *, struct evbuffer *, long);
-static void	 sse_openai_end(struct exch *, struct evbuffer *);
+static long	 mock_answer_sse_total(const struct exch *);
+static void	 mock_exch_sse_start(struct exch *);
+static void	 mock_exch_sse_next(struct exch *);
+static int	 mock_exch_sse_wait(struct exch *);
+static void	 mock_answer_sse_step(struct exch *, struct evbuffer *);
+static void	 mock_answer_sse_token(struct exch *, struct evbuffer *, long);
+static void	 mock_answer_sse_openai_end(struct exch *, struct evbuffer *);
 
-static void	 ctl_handle(struct evhttp_request *, const char *);
-static void	 ctl_reply(struct evhttp_request *, int, json_t *);
-static json_t	*ctl_stats(void);
-static void	 ctl_reset(void);
+static void	 mock_ctl_handle(struct evhttp_request *, const char *);
+static void	 mock_ctl_reply(struct evhttp_request *, int, json_t *);
+static json_t	*mock_ctl_stats(void);
+static void	 mock_ctl_reset(void);
 
-static void	 mock_request_cb(struct evhttp_request *, void *);
-static void	 mock_signal_cb(evutil_socket_t, short, void *);
-static void	 mock_usage(void);
-static void	 mock_parse_args(int, char **, struct mock_args *);
-static void	 mock_raise_nofile(void);
-static void	 mock_init(void);
-static void	 mock_listen(const char *, int);
-static void	 mock_shutdown(void);
+static void	 mock_upstream_request_cb(struct evhttp_request *, void *);
+static void	 mock_upstream_signal_cb(evutil_socket_t, short, void *);
+static void	 mock_upstream_usage(void);
+static void	 mock_upstream_parse_args(int, char **, struct mock_args *);
+static void	 mock_upstream_raise_nofile(void);
+static void	 mock_upstream_init(void);
+static void	 mock_upstream_listen(const char *, int);
+static void	 mock_upstream_shutdown(void);
 
 static const struct mock_status mock_statuses[] = {
 	{ 400, "Bad Request", "invalid_request_error", "invalid_request",
@@ -356,7 +357,7 @@ static const struct mock_status mock_status_5xx = { 0, NULL,
 static struct {
 	struct event_base	*base;
 	struct evhttp		*http;
-	struct event		*adopt;		/* runs conn_adopt_all() */
+	struct event		*adopt;		/* runs mock_conn_adopt_all() */
 	struct conn_list	 pending;	/* accepted, not yet adopted */
 	struct conn_list	 open;
 	struct conn		**byfd;		/* open conns by socket */
@@ -427,7 +428,7 @@ mock_now_ms(void)
 
 /* Set *dst from a decimal header value, capped at max; ignore junk. */
 static void
-mock_set_long(long *dst, const char *s, long max)
+mock_opts_set_long(long *dst, const char *s, long max)
 {
 	char	*end;
 	long	 v;
@@ -442,7 +443,7 @@ mock_set_long(long *dst, const char *s, long max)
 
 /* Parse "headers" or "body", the phase a fault strikes in. */
 static enum mock_fault
-mock_fault(const char *s)
+mock_opts_fault(const char *s)
 {
 	if (strcasecmp(s, "headers") == 0)
 		return FAULT_HEADERS;
@@ -453,7 +454,7 @@ mock_fault(const char *s)
 
 /* Parse a boolean header value. */
 static int
-mock_flag(const char *s)
+mock_opts_flag(const char *s)
 {
 	return strcmp(s, "1") == 0 || strcasecmp(s, "true") == 0 ||
 	    strcasecmp(s, "yes") == 0 || strcasecmp(s, "on") == 0;
@@ -461,7 +462,7 @@ mock_flag(const char *s)
 
 /* Say whether the comma-separated list v holds token tok, in any case. */
 static int
-mock_has_token(const char *v, const char *tok)
+mock_exch_has_token(const char *v, const char *tok)
 {
 	size_t	 n = strlen(tok), len;
 
@@ -639,7 +640,7 @@ mock_json_out(struct evbuffer *b, json_t *j)
 
 /* Copy s with its NUL to p; return the byte after it. */
 static char *
-mock_put(char *p, const char *s)
+mock_reqlog_put(char *p, const char *s)
 {
 	size_t	n = strlen(s) + 1;
 
@@ -649,7 +650,7 @@ mock_put(char *p, const char *s)
 
 /* Append n padding bytes ('x', nothing JSON must escape). */
 static void
-mock_add_pad(struct evbuffer *b, size_t n)
+mock_answer_pad(struct evbuffer *b, size_t n)
 {
 	size_t	k;
 
@@ -662,7 +663,7 @@ mock_add_pad(struct evbuffer *b, size_t n)
 
 /* Append the text of n tokens, "tok0 tok1 ...". */
 static void
-mock_add_tokens(struct evbuffer *b, long n)
+mock_answer_tokens(struct evbuffer *b, long n)
 {
 	long	i;
 
@@ -672,7 +673,7 @@ mock_add_tokens(struct evbuffer *b, long n)
 
 /* Add "Name: value" to out; say whether it asks to close the connection. */
 static int
-mock_add_header(struct evkeyvalq *out, const char *line)
+mock_exch_add_header(struct evkeyvalq *out, const char *line)
 {
 	char		 name[256];
 	const char	*colon, *value;
@@ -691,12 +692,12 @@ mock_add_header(struct evkeyvalq *out, const char *line)
 	if (evhttp_add_header(out, name, value) == -1)
 		return 0;
 	return strcasecmp(name, "Connection") == 0 &&
-	    mock_has_token(value, "close");
+	    mock_exch_has_token(value, "close");
 }
 
 /* Reset evcon's socket now, so that its close sends no FIN. */
 static void
-mock_rst(struct evhttp_connection *evcon)
+mock_exch_rst(struct evhttp_connection *evcon)
 {
 	struct linger	 lg = { 1, 0 };
 	struct sockaddr	 sa;
@@ -718,7 +719,7 @@ mock_rst(struct evhttp_connection *evcon)
 
 /* Write the garbage answer straight to evcon's socket. */
 static void
-mock_garbage(struct evhttp_connection *evcon)
+mock_exch_garbage(struct evhttp_connection *evcon)
 {
 	evutil_socket_t	fd;
 
@@ -728,7 +729,7 @@ mock_garbage(struct evhttp_connection *evcon)
 
 /* Size the log for cap entries; 0 turns it off. */
 static void
-reqlog_init(size_t cap)
+mock_reqlog_init(size_t cap)
 {
 	mock.log.cap = cap;
 	mock.log.first = 1;
@@ -739,7 +740,7 @@ reqlog_init(size_t cap)
 
 /* Return log entry seq, or NULL if it is not held. */
 static struct logent *
-reqlog_get(uint64_t seq)
+mock_reqlog_get(uint64_t seq)
 {
 	struct logent	*e;
 
@@ -751,7 +752,7 @@ reqlog_get(uint64_t seq)
 
 /* Empty a log slot; NULL is fine. */
 static void
-reqlog_drop(struct logent *e)
+mock_reqlog_drop(struct logent *e)
 {
 	if (e == NULL || e->blob == NULL)
 		return;
@@ -765,7 +766,7 @@ reqlog_drop(struct logent *e)
  * oldest entries to stay within cap entries and MOCK_LOG_BYTES.
  */
 static void
-reqlog_add(struct exch *ex, const char *body, size_t len)
+mock_reqlog_add(struct exch *ex, const char *body, size_t len)
 {
 	struct reqlog	*l = &mock.log;
 	struct evkeyval	*kv;
@@ -781,16 +782,16 @@ reqlog_add(struct exch *ex, const char *body, size_t len)
 		need += strlen(kv->key) + strlen(kv->value) + 2;
 	if (ex->seq - l->first >= l->cap)
 		l->first = ex->seq - l->cap + 1;
-	reqlog_drop(&l->ring[ex->seq % l->cap]);
+	mock_reqlog_drop(&l->ring[ex->seq % l->cap]);
 	while (l->bytes + need > MOCK_LOG_BYTES && l->first < ex->seq)
-		reqlog_drop(reqlog_get(l->first++));
-	reqlog_fill(&l->ring[ex->seq % l->cap], ex, body, len, need);
+		mock_reqlog_drop(mock_reqlog_get(l->first++));
+	mock_reqlog_fill(&l->ring[ex->seq % l->cap], ex, body, len, need);
 }
 
 /* Fill log slot e for ex, in one blob of need bytes. */
 static void
-reqlog_fill(struct logent *e, struct exch *ex, const char *body, size_t len,
-    size_t need)
+mock_reqlog_fill(struct logent *e, struct exch *ex, const char *body,
+    size_t len, size_t need)
 {
 	struct evkeyval	*kv;
 	char		*p;
@@ -804,15 +805,15 @@ reqlog_fill(struct logent *e, struct exch *ex, const char *body, size_t len,
 	e->arrival_ms = mock_now_ms();
 	e->finished_ms = e->closed_ms = -1;
 	e->uri = p;
-	p = mock_put(p, evhttp_request_get_uri(ex->req));
+	p = mock_reqlog_put(p, evhttp_request_get_uri(ex->req));
 	e->id = ex->o.id != NULL ? p : NULL;
 	if (ex->o.id != NULL)
-		p = mock_put(p, ex->o.id);
+		p = mock_reqlog_put(p, ex->o.id);
 	e->hdrs = p;
 	e->nhdrs = 0;
 	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(ex->req), next) {
-		p = mock_put(p, kv->key);
-		p = mock_put(p, kv->value);
+		p = mock_reqlog_put(p, kv->key);
+		p = mock_reqlog_put(p, kv->value);
 		e->nhdrs++;
 	}
 	e->body = p;
@@ -823,38 +824,38 @@ reqlog_fill(struct logent *e, struct exch *ex, const char *body, size_t len,
 
 /* Note that we sent the last byte of entry seq (or closed it) at ms. */
 static void
-reqlog_finished(uint64_t seq, double ms)
+mock_reqlog_finished(uint64_t seq, double ms)
 {
 	struct logent	*e;
 
-	if ((e = reqlog_get(seq)) != NULL)
+	if ((e = mock_reqlog_get(seq)) != NULL)
 		e->finished_ms = ms;
 }
 
 /* Note that the client of entry seq left early, at ms. */
 static void
-reqlog_closed(uint64_t seq, double ms)
+mock_reqlog_closed(uint64_t seq, double ms)
 {
 	struct logent	*e;
 
-	if ((e = reqlog_get(seq)) != NULL)
+	if ((e = mock_reqlog_get(seq)) != NULL)
 		e->closed_ms = ms;
 }
 
 /* Drop every entry; sequence numbers go on, never reused. */
 static void
-reqlog_clear(void)
+mock_reqlog_clear(void)
 {
 	size_t	i;
 
 	for (i = 0; i < mock.log.cap; i++)
-		reqlog_drop(&mock.log.ring[i]);
+		mock_reqlog_drop(&mock.log.ring[i]);
 	mock.log.first = mock.next_seq;
 }
 
 /* Describe one log entry in JSON. */
 static json_t *
-reqlog_entry_json(const struct logent *e)
+mock_reqlog_entry_json(const struct logent *e)
 {
 	json_t		*hdrs = json_array();
 	const char	*p = e->hdrs, *name;
@@ -884,7 +885,7 @@ reqlog_entry_json(const struct logent *e)
 
 /* Describe the whole log, oldest first: {"requests":[...]}. */
 static json_t *
-reqlog_json(void)
+mock_reqlog_json(void)
 {
 	json_t		*a = json_array();
 	struct logent	*e;
@@ -893,14 +894,14 @@ reqlog_json(void)
 	if (mock.next_seq - seq > mock.log.cap)
 		seq = mock.next_seq - mock.log.cap;
 	for (; seq < mock.next_seq; seq++)
-		if ((e = reqlog_get(seq)) != NULL)
-			json_array_append_new(a, reqlog_entry_json(e));
+		if ((e = mock_reqlog_get(seq)) != NULL)
+			json_array_append_new(a, mock_reqlog_entry_json(e));
 	return json_pack("{s:o}", "requests", a);
 }
 
 /* Count a new connection; it stays pending until adopted. */
 static struct conn *
-conn_new(struct bufferevent *bev)
+mock_conn_new(struct bufferevent *bev)
 {
 	struct conn	*c;
 
@@ -916,7 +917,7 @@ conn_new(struct bufferevent *bev)
 
 /* Tie c to its evhttp connection, so that we hear when it closes. */
 static void
-conn_attach(struct conn *c, struct evhttp_connection *evcon,
+mock_conn_attach(struct conn *c, struct evhttp_connection *evcon,
     evutil_socket_t fd)
 {
 	TAILQ_REMOVE(&mock.pending, c, entry);
@@ -924,17 +925,17 @@ conn_attach(struct conn *c, struct evhttp_connection *evcon,
 	c->adopted = 1;
 	c->evcon = evcon;
 	c->fd = fd;
-	conn_setfd(fd, c);
-	evhttp_connection_set_closecb(evcon, conn_close_cb, c);
+	mock_conn_setfd(fd, c);
+	evhttp_connection_set_closecb(evcon, mock_conn_close_cb, c);
 }
 
 /* Forget c: its connection is closing, or never came to be. */
 static void
-conn_free(struct conn *c)
+mock_conn_free(struct conn *c)
 {
 	if (c->adopted) {
 		TAILQ_REMOVE(&mock.open, c, entry);
-		if (conn_byfd(c->fd) == c)
+		if (mock_conn_byfd(c->fd) == c)
 			mock.byfd[c->fd] = NULL;
 	} else
 		TAILQ_REMOVE(&mock.pending, c, entry);
@@ -944,7 +945,7 @@ conn_free(struct conn *c)
 
 /* Return the open conn on socket fd, or NULL. */
 static struct conn *
-conn_byfd(evutil_socket_t fd)
+mock_conn_byfd(evutil_socket_t fd)
 {
 	if (fd < 0 || (size_t)fd >= mock.nbyfd)
 		return NULL;
@@ -953,7 +954,7 @@ conn_byfd(evutil_socket_t fd)
 
 /* File c under socket fd, growing the table as needed. */
 static void
-conn_setfd(evutil_socket_t fd, struct conn *c)
+mock_conn_setfd(evutil_socket_t fd, struct conn *c)
 {
 	struct conn	**t;
 	size_t		  n;
@@ -974,25 +975,25 @@ conn_setfd(evutil_socket_t fd, struct conn *c)
 /*
  * evhttp bevcb: make the bufferevent of each new connection and count
  * the connection.  evhttp builds its connection around this bufferevent
- * right after we return; conn_adopt_cb then finds it there.
+ * right after we return; mock_conn_adopt_cb then finds it there.
  */
 static struct bufferevent *
-conn_bev_cb(struct event_base *base, void *arg)
+mock_conn_bev_cb(struct event_base *base, void *arg)
 {
 	struct bufferevent	*bev;
 
 	if ((bev = bufferevent_socket_new(base, -1, 0)) == NULL)
-		return NULL;	/* evhttp tries its own; see conn_lookup() */
-	conn_new(bev);
+		return NULL;	/* evhttp tries its own; see mock_conn_lookup */
+	mock_conn_new(bev);
 	event_active(mock.adopt, EV_TIMEOUT, 1);
 	return bev;
 }
 
 /* Event callback: adopt the connections accepted in this loop pass. */
 static void
-conn_adopt_cb(evutil_socket_t fd, short what, void *arg)
+mock_conn_adopt_cb(evutil_socket_t fd, short what, void *arg)
 {
-	conn_adopt_all();
+	mock_conn_adopt_all();
 }
 
 /*
@@ -1002,7 +1003,7 @@ conn_adopt_cb(evutil_socket_t fd, short what, void *arg)
  * pending bufferevent can have been freed yet.
  */
 static void
-conn_adopt_all(void)
+mock_conn_adopt_all(void)
 {
 	struct conn	*c;
 	void		*evcon;
@@ -1013,15 +1014,15 @@ conn_adopt_all(void)
 		bufferevent_getcb(c->bev, NULL, NULL, NULL, &evcon);
 		fd = bufferevent_getfd(c->bev);
 		if (evcon == NULL || fd == -1)
-			conn_free(c);
+			mock_conn_free(c);
 		else
-			conn_attach(c, evcon, fd);
+			mock_conn_attach(c, evcon, fd);
 	}
 }
 
 /* Return the conn that req arrived on, making one if it is unknown. */
 static struct conn *
-conn_lookup(struct evhttp_request *req)
+mock_conn_lookup(struct evhttp_request *req)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct bufferevent	 *bev;
@@ -1030,13 +1031,13 @@ conn_lookup(struct evhttp_request *req)
 
 	bev = evhttp_connection_get_bufferevent(evcon);
 	fd = bufferevent_getfd(bev);
-	if ((c = conn_byfd(fd)) != NULL && c->evcon == evcon)
+	if ((c = mock_conn_byfd(fd)) != NULL && c->evcon == evcon)
 		return c;
-	conn_adopt_all();
-	if ((c = conn_byfd(fd)) != NULL && c->evcon == evcon)
+	mock_conn_adopt_all();
+	if ((c = mock_conn_byfd(fd)) != NULL && c->evcon == evcon)
 		return c;
-	c = conn_new(bev);
-	conn_attach(c, evcon, fd);
+	c = mock_conn_new(bev);
+	mock_conn_attach(c, evcon, fd);
 	return c;
 }
 
@@ -1046,18 +1047,18 @@ conn_lookup(struct evhttp_request *req)
  * in flight ends here: the client went away first.
  */
 static void
-conn_close_cb(struct evhttp_connection *evcon, void *arg)
+mock_conn_close_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct conn	*c = arg;
 
 	if (c->ex != NULL)
-		exch_gone(c->ex);
-	conn_free(c);
+		mock_exch_gone(c->ex);
+	mock_conn_free(c);
 }
 
 /* Start the exchange for a provider or echo request, and count it. */
 static struct exch *
-exch_new(struct evhttp_request *req, struct conn *c, const char *path)
+mock_exch_new(struct evhttp_request *req, struct conn *c, const char *path)
 {
 	struct exch	*ex;
 
@@ -1074,7 +1075,7 @@ exch_new(struct evhttp_request *req, struct conn *c, const char *path)
 		ex->route = ROUTE_ANTHROPIC;
 	ex->provider = ex->route != ROUTE_ECHO &&
 	    evhttp_request_get_command(req) == EVHTTP_REQ_POST;
-	exch_options(ex);
+	mock_opts_read(ex);
 	mock.total++;
 	if (++mock.active > mock.peak)
 		mock.peak = mock.active;
@@ -1083,44 +1084,45 @@ exch_new(struct evhttp_request *req, struct conn *c, const char *path)
 
 /* Read the x-mock-* request headers into ex->o. */
 static void
-exch_options(struct exch *ex)
+mock_opts_read(struct exch *ex)
 {
 	struct evkeyval	*kv;
 
 	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(ex->req), next) {
 		if (strncasecmp(kv->key, "x-mock-", 7) == 0)
-			exch_option(&ex->o, kv->key + 7, kv->value);
+			mock_opts_apply(&ex->o, kv->key + 7, kv->value);
 	}
 }
 
 /* Apply one x-mock-<name> header; the last of a kind wins. */
 static void
-exch_option(struct mock_opts *o, const char *name, const char *value)
+mock_opts_apply(struct mock_opts *o, const char *name, const char *value)
 {
 	if (strcasecmp(name, "delay-ms") == 0)
-		mock_set_long(&o->delay_ms, value, MOCK_MAX_MS);
+		mock_opts_set_long(&o->delay_ms, value, MOCK_MAX_MS);
 	else if (strcasecmp(name, "status") == 0)
-		mock_set_long(&o->status, value, 999);
+		mock_opts_set_long(&o->status, value, 999);
 	else if (strcasecmp(name, "error-code") == 0)
 		o->error_code = value;
 	else if (strcasecmp(name, "response-header") == 0)
 		o->resp_headers = 1;
 	else if (strcasecmp(name, "chunks") == 0)
-		mock_set_long(&o->chunks, value, MOCK_MAX_CHUNKS);
+		mock_opts_set_long(&o->chunks, value, MOCK_MAX_CHUNKS);
 	else if (strcasecmp(name, "interval-ms") == 0)
-		mock_set_long(&o->interval_ms, value, MOCK_MAX_MS);
+		mock_opts_set_long(&o->interval_ms, value, MOCK_MAX_MS);
 	else if (strcasecmp(name, "chunk-bytes") == 0)
-		mock_set_long(&o->chunk_bytes, value, MOCK_MAX_CHUNK_BYTES);
+		mock_opts_set_long(&o->chunk_bytes, value,
+		    MOCK_MAX_CHUNK_BYTES);
 	else if (strcasecmp(name, "trickle-ms") == 0)
-		mock_set_long(&o->trickle_ms, value, MOCK_MAX_MS);
+		mock_opts_set_long(&o->trickle_ms, value, MOCK_MAX_MS);
 	else if (strcasecmp(name, "stall") == 0)
-		o->stall = mock_fault(value);
+		o->stall = mock_opts_fault(value);
 	else if (strcasecmp(name, "reset") == 0)
-		o->reset = mock_fault(value);
+		o->reset = mock_opts_fault(value);
 	else if (strcasecmp(name, "truncate") == 0)
-		o->truncate = mock_flag(value);
+		o->truncate = mock_opts_flag(value);
 	else if (strcasecmp(name, "garbage") == 0)
-		o->garbage = mock_flag(value);
+		o->garbage = mock_opts_flag(value);
 	else if (strcasecmp(name, "id") == 0)
 		o->id = value;
 }
@@ -1130,7 +1132,7 @@ exch_option(struct mock_opts *o, const char *name, const char *value)
  * (garbage, then reset and stall of the headers, act before any body.)
  */
 static void
-exch_normalize(struct mock_opts *o)
+mock_opts_normalize(struct mock_opts *o)
 {
 	if (o->stall == FAULT_BODY && o->reset == FAULT_BODY)
 		o->reset = FAULT_NONE;
@@ -1142,29 +1144,30 @@ exch_normalize(struct mock_opts *o)
 
 /* Decide the answer: an error or a JSON body in ex->buf, or a stream. */
 static void
-exch_plan(struct exch *ex, const char *body, size_t len)
+mock_answer_plan(struct exch *ex, const char *body, size_t len)
 {
 	json_t	*root = NULL;
 
 	if (ex->o.status > 200 && ex->o.status <= 599)
-		exch_error(ex, (int)ex->o.status, "mock error");
+		mock_answer_error(ex, (int)ex->o.status, "mock error");
 	else if (!ex->provider)
-		exch_echo(ex, body, len);
+		mock_answer_echo(ex, body, len);
 	else if ((root = json_loadb(body, len, 0, NULL)) == NULL ||
 	    !json_is_object(root))
-		exch_error(ex, 400, "mock error: body is not a JSON object");
+		mock_answer_error(ex, 400,
+		    "mock error: body is not a JSON object");
 	else {
-		exch_read_request(ex, root);
+		mock_answer_read_request(ex, root);
 		if (!ex->stream)
-			exch_completion(ex);
+			mock_answer_completion(ex);
 	}
 	json_decref(root);
-	exch_normalize(&ex->o);
+	mock_opts_normalize(&ex->o);
 }
 
 /* Take the model, the stream flags and the token counts from root. */
 static void
-exch_read_request(struct exch *ex, json_t *root)
+mock_answer_read_request(struct exch *ex, json_t *root)
 {
 	json_t		*model, *max;
 	json_int_t	 n;
@@ -1177,7 +1180,7 @@ exch_read_request(struct exch *ex, json_t *root)
 	ex->stream = json_is_true(json_object_get(root, "stream"));
 	ex->include_usage = json_is_true(json_object_get(
 	    json_object_get(root, "stream_options"), "include_usage"));
-	ex->prompt_tokens = exch_prompt_tokens(json_object_get(root,
+	ex->prompt_tokens = mock_answer_prompt_tokens(json_object_get(root,
 	    "messages"));
 	if (ex->o.chunks >= 0)
 		return;
@@ -1193,7 +1196,7 @@ exch_read_request(struct exch *ex, json_t *root)
 
 /* Estimate prompt tokens: a quarter of the message text bytes, >= 1. */
 static long
-exch_prompt_tokens(json_t *messages)
+mock_answer_prompt_tokens(json_t *messages)
 {
 	json_t	*m, *content, *part, *text;
 	size_t	 i, j, bytes = 0;
@@ -1214,7 +1217,7 @@ exch_prompt_tokens(json_t *messages)
 
 /* Put a whole (non-streamed) completion into ex->buf. */
 static void
-exch_completion(struct exch *ex)
+mock_answer_completion(struct exch *ex)
 {
 	long	p = ex->prompt_tokens, c = ex->o.chunks;
 
@@ -1223,7 +1226,7 @@ exch_completion(struct exch *ex)
 		evbuffer_add_printf(ex->buf, ANT_BODY_HEAD, ex->model);
 	else
 		evbuffer_add_printf(ex->buf, OAI_BODY_HEAD, ex->model);
-	mock_add_tokens(ex->buf, c);
+	mock_answer_tokens(ex->buf, c);
 	if (ex->route == ROUTE_ANTHROPIC)
 		evbuffer_add_printf(ex->buf, ANT_BODY_TAIL, p, c);
 	else
@@ -1232,7 +1235,7 @@ exch_completion(struct exch *ex)
 
 /* Put an error body for code, in the path's dialect, into ex->buf. */
 static void
-exch_error(struct exch *ex, int code, const char *msg)
+mock_answer_error(struct exch *ex, int code, const char *msg)
 {
 	const struct mock_status	*st = mock_status_find(code);
 	json_t				*ecode = NULL;
@@ -1255,7 +1258,7 @@ exch_error(struct exch *ex, int code, const char *msg)
 
 /* Put a description of the request into ex->buf (nothing for HEAD). */
 static void
-exch_echo(struct exch *ex, const char *body, size_t len)
+mock_answer_echo(struct exch *ex, const char *body, size_t len)
 {
 	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(ex->req);
 
@@ -1273,7 +1276,7 @@ exch_echo(struct exch *ex, const char *body, size_t len)
 
 /* Say whether ex can be answered at once, in one piece. */
 static int
-exch_simple(const struct exch *ex)
+mock_exch_simple(const struct exch *ex)
 {
 	const struct mock_opts	*o = &ex->o;
 
@@ -1284,38 +1287,38 @@ exch_simple(const struct exch *ex)
 
 /* Answer ex at once if nothing special was asked, else go asynchronous. */
 static void
-exch_begin(struct exch *ex)
+mock_exch_begin(struct exch *ex)
 {
-	if (exch_simple(ex)) {
-		reply_start(ex);
+	if (mock_exch_simple(ex)) {
+		mock_exch_reply(ex);
 		return;
 	}
-	exch_watch(ex);
+	mock_exch_watch(ex);
 	if (ex->o.delay_ms > 0)
-		exch_after(ex, ex->o.delay_ms, exch_respond);
+		mock_exch_after(ex, ex->o.delay_ms, mock_exch_respond);
 	else
-		exch_respond(ex);
+		mock_exch_respond(ex);
 }
 
 /* Answer ex, any delay being over. */
 static void
-exch_respond(struct exch *ex)
+mock_exch_respond(struct exch *ex)
 {
 	if (ex->o.garbage)
-		exch_finish(ex, FINISH_GARBAGE);
+		mock_exch_finish(ex, FINISH_GARBAGE);
 	else if (ex->o.reset == FAULT_HEADERS)
-		exch_finish(ex, FINISH_RST);
+		mock_exch_finish(ex, FINISH_RST);
 	else if (ex->o.stall == FAULT_HEADERS)
 		return;			/* until the client gives up */
 	else if (ex->stream)
-		sse_start(ex);
+		mock_exch_sse_start(ex);
 	else
-		reply_start(ex);
+		mock_exch_reply(ex);
 }
 
 /* Set the Content-Type and the headers x-mock-response-header asks for. */
 static void
-exch_headers(struct exch *ex, const char *type)
+mock_exch_headers(struct exch *ex, const char *type)
 {
 	struct evkeyvalq	*out;
 	struct evkeyval		*kv;
@@ -1327,11 +1330,11 @@ exch_headers(struct exch *ex, const char *type)
 		return;
 	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(ex->req), next) {
 		if (strcasecmp(kv->key, "x-mock-response-header") == 0)
-			closing |= mock_add_header(out, kv->value);
+			closing |= mock_exch_add_header(out, kv->value);
 	}
 	if (closing)
-		evhttp_request_set_on_complete_cb(ex->req, exch_complete_cb,
-		    NULL);
+		evhttp_request_set_on_complete_cb(ex->req,
+		    mock_exch_complete_cb, NULL);
 }
 
 /*
@@ -1341,7 +1344,7 @@ exch_headers(struct exch *ex, const char *type)
  * request's keep-alive first; on HTTP/1.1 that changes nothing.
  */
 static void
-exch_start_unframed(struct exch *ex, int code)
+mock_exch_start_unframed(struct exch *ex, int code)
 {
 	struct evkeyvalq	*in = evhttp_request_get_input_headers(ex->req);
 	const char		*v;
@@ -1357,7 +1360,7 @@ exch_start_unframed(struct exch *ex, int code)
  * does not parse), so close as a real server would.
  */
 static void
-exch_complete_cb(struct evhttp_request *req, void *arg)
+mock_exch_complete_cb(struct evhttp_request *req, void *arg)
 {
 	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
 
@@ -1367,12 +1370,12 @@ exch_complete_cb(struct evhttp_request *req, void *arg)
 
 /* Run step on ex after ms milliseconds. */
 static void
-exch_after(struct exch *ex, long ms, void (*step)(struct exch *))
+mock_exch_after(struct exch *ex, long ms, void (*step)(struct exch *))
 {
 	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
 
-	if (ex->timer == NULL &&
-	    (ex->timer = evtimer_new(mock.base, exch_timer_cb, ex)) == NULL)
+	if (ex->timer == NULL && (ex->timer = evtimer_new(mock.base,
+	    mock_exch_timer_cb, ex)) == NULL)
 		errx(1, "evtimer_new failed");
 	ex->timer_step = step;
 	evtimer_add(ex->timer, &tv);
@@ -1380,7 +1383,7 @@ exch_after(struct exch *ex, long ms, void (*step)(struct exch *))
 
 /* Event callback: ex's timer fired; run the step it was set for. */
 static void
-exch_timer_cb(evutil_socket_t fd, short what, void *arg)
+mock_exch_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct exch	*ex = arg;
 
@@ -1393,7 +1396,7 @@ exch_timer_cb(evutil_socket_t fd, short what, void *arg)
  * exchange would never learn that its client is gone.
  */
 static void
-exch_watch(struct exch *ex)
+mock_exch_watch(struct exch *ex)
 {
 	struct evhttp_connection *evcon;
 	short			  what = EV_READ;
@@ -1403,7 +1406,7 @@ exch_watch(struct exch *ex)
 		what |= EV_CLOSED;
 	evcon = evhttp_request_get_connection(ex->req);
 	fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
-	ex->watch = event_new(mock.base, fd, what, exch_watch_cb, ex);
+	ex->watch = event_new(mock.base, fd, what, mock_exch_watch_cb, ex);
 	if (ex->watch == NULL)
 		errx(1, "event_new failed");
 	event_add(ex->watch, NULL);
@@ -1412,11 +1415,11 @@ exch_watch(struct exch *ex)
 /*
  * Event callback: ex's socket is readable or closed.  A FIN or a reset
  * means the client left: free the connection, which ends ex through
- * conn_close_cb().  Readable data is a pipelined request; we stop
+ * mock_conn_close_cb().  Readable data is a pipelined request; we stop
  * watching then, since a level-triggered read would fire forever.
  */
 static void
-exch_watch_cb(evutil_socket_t fd, short what, void *arg)
+mock_exch_watch_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct exch	*ex = arg;
 	char		 c;
@@ -1437,7 +1440,7 @@ exch_watch_cb(evutil_socket_t fd, short what, void *arg)
 
 /* evhttp write callback: all that was queued for the client is sent. */
 static void
-exch_drained_cb(struct evhttp_connection *evcon, void *arg)
+mock_exch_drained_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct exch	*ex = arg;
 	void		(*step)(struct exch *) = ex->drain_step;
@@ -1450,7 +1453,7 @@ exch_drained_cb(struct evhttp_connection *evcon, void *arg)
 
 /* Return how many bytes wait in ex's connection for the client. */
 static size_t
-exch_backlog(struct exch *ex)
+mock_exch_backlog(struct exch *ex)
 {
 	struct evhttp_connection *evcon;
 
@@ -1461,24 +1464,24 @@ exch_backlog(struct exch *ex)
 
 /* Drain step: reset the connection now that the partial answer left. */
 static void
-exch_rst_step(struct exch *ex)
+mock_exch_rst_step(struct exch *ex)
 {
-	exch_finish(ex, FINISH_RST);
+	mock_exch_finish(ex, FINISH_RST);
 }
 
 /* Drain step: close the connection now that the partial answer left. */
 static void
-exch_close_step(struct exch *ex)
+mock_exch_close_step(struct exch *ex)
 {
-	exch_finish(ex, FINISH_CLOSE);
+	mock_exch_finish(ex, FINISH_CLOSE);
 }
 
 /*
  * End ex as told.  ex is freed first, because the evhttp call that ends
- * it may free the connection and so call conn_close_cb() at once.
+ * it may free the connection and so call mock_conn_close_cb() at once.
  */
 static void
-exch_finish(struct exch *ex, enum mock_finish how)
+mock_exch_finish(struct exch *ex, enum mock_finish how)
 {
 	struct evhttp_request	 *req = ex->req;
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
@@ -1486,8 +1489,8 @@ exch_finish(struct exch *ex, enum mock_finish how)
 	int			  code = ex->code;
 
 	ex->buf = NULL;
-	reqlog_finished(ex->seq, mock_now_ms());
-	exch_free(ex);
+	mock_reqlog_finished(ex->seq, mock_now_ms());
+	mock_exch_free(ex);
 	switch (how) {
 	case FINISH_REPLY:
 		evhttp_send_reply(req, code, mock_reason(code), buf);
@@ -1496,11 +1499,11 @@ exch_finish(struct exch *ex, enum mock_finish how)
 		evhttp_send_reply_end(req);
 		break;
 	case FINISH_GARBAGE:
-		mock_garbage(evcon);
+		mock_exch_garbage(evcon);
 		evhttp_connection_free(evcon);
 		break;
 	case FINISH_RST:
-		mock_rst(evcon);
+		mock_exch_rst(evcon);
 		/* FALLTHROUGH */
 	case FINISH_CLOSE:
 		evhttp_connection_free(evcon);	/* frees req too */
@@ -1515,19 +1518,19 @@ exch_finish(struct exch *ex, enum mock_finish how)
  * req is still on the connection and evhttp frees it after us.
  */
 static void
-exch_gone(struct exch *ex)
+mock_exch_gone(struct exch *ex)
 {
 	struct evhttp_request	*req = ex->req;
 
-	reqlog_closed(ex->seq, mock_now_ms());
-	exch_free(ex);
+	mock_reqlog_closed(ex->seq, mock_now_ms());
+	mock_exch_free(ex);
 	if (evhttp_request_get_connection(req) == NULL)
 		evhttp_send_reply_end(req);
 }
 
 /* Free ex and detach it from its conn; ex->req is left alone. */
 static void
-exch_free(struct exch *ex)
+mock_exch_free(struct exch *ex)
 {
 	if (ex->timer != NULL)
 		event_free(ex->timer);
@@ -1546,30 +1549,30 @@ exch_free(struct exch *ex)
 
 /* Send ex->buf as the JSON answer: whole, or with a body fault. */
 static void
-reply_start(struct exch *ex)
+mock_exch_reply(struct exch *ex)
 {
 	struct evhttp_request	*req = ex->req;
 	const struct mock_opts	*o = &ex->o;
 
-	exch_headers(ex, "application/json");
+	mock_exch_headers(ex, "application/json");
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD ||
 	    !mock_needs_body(ex->code))
 		evbuffer_drain(ex->buf, evbuffer_get_length(ex->buf));
 	else if (o->trickle_ms > 0) {
-		exch_start_unframed(ex, ex->code);
-		exch_after(ex, o->trickle_ms, reply_trickle);
+		mock_exch_start_unframed(ex, ex->code);
+		mock_exch_after(ex, o->trickle_ms, mock_exch_trickle);
 		return;
 	} else if (o->stall == FAULT_BODY || o->reset == FAULT_BODY ||
 	    o->truncate) {
-		reply_partial(ex);
+		mock_exch_partial(ex);
 		return;
 	}
-	exch_finish(ex, FINISH_REPLY);
+	mock_exch_finish(ex, FINISH_REPLY);
 }
 
 /* Promise the whole body in Content-Length; send half of it, or none. */
 static void
-reply_partial(struct exch *ex)
+mock_exch_partial(struct exch *ex)
 {
 	size_t	n = evbuffer_get_length(ex->buf);
 	char	len[32];
@@ -1582,109 +1585,111 @@ reply_partial(struct exch *ex)
 		return;			/* until the client gives up */
 	ex->out = mock_evbuffer();
 	evbuffer_remove_buffer(ex->buf, ex->out, n / 2);
-	ex->drain_step = ex->o.reset == FAULT_BODY ? exch_rst_step :
-	    exch_close_step;
-	evhttp_send_reply_chunk_with_cb(ex->req, ex->out, exch_drained_cb, ex);
+	ex->drain_step = ex->o.reset == FAULT_BODY ? mock_exch_rst_step :
+	    mock_exch_close_step;
+	evhttp_send_reply_chunk_with_cb(ex->req, ex->out,
+	    mock_exch_drained_cb, ex);
 }
 
 /* Timer step: send the next byte of a trickled JSON body. */
 static void
-reply_trickle(struct exch *ex)
+mock_exch_trickle(struct exch *ex)
 {
 	if (ex->out == NULL)
 		ex->out = mock_evbuffer();
 	evbuffer_remove_buffer(ex->buf, ex->out, 1);
 	evhttp_send_reply_chunk(ex->req, ex->out);
 	if (evbuffer_get_length(ex->buf) > 0)
-		exch_after(ex, ex->o.trickle_ms, reply_trickle);
+		mock_exch_after(ex, ex->o.trickle_ms, mock_exch_trickle);
 	else
-		exch_finish(ex, FINISH_END);
+		mock_exch_finish(ex, FINISH_END);
 }
 
 /* Count ex's stream events: the tokens, then the closing events. */
 static long
-sse_total(const struct exch *ex)
+mock_answer_sse_total(const struct exch *ex)
 {
 	return ex->o.chunks + (ex->o.truncate ? 0 : 1);
 }
 
 /* Start an SSE answer: headers and the first write, then the rest. */
 static void
-sse_start(struct exch *ex)
+mock_exch_sse_start(struct exch *ex)
 {
-	exch_headers(ex, "text/event-stream");
+	mock_exch_headers(ex, "text/event-stream");
 	evhttp_add_header(evhttp_request_get_output_headers(ex->req),
 	    "Cache-Control", "no-cache");
-	exch_start_unframed(ex, 200);
+	mock_exch_start_unframed(ex, 200);
 	ex->out = mock_evbuffer();
 	if (ex->route == ROUTE_ANTHROPIC)
 		evbuffer_add_printf(ex->out, ANT_START, ex->model,
 		    ex->prompt_tokens);
-	sse_step(ex, ex->out);
-	evhttp_send_reply_chunk_with_cb(ex->req, ex->out, exch_drained_cb, ex);
+	mock_answer_sse_step(ex, ex->out);
+	evhttp_send_reply_chunk_with_cb(ex->req, ex->out,
+	    mock_exch_drained_cb, ex);
 	if (ex->o.stall == FAULT_BODY)
 		return;			/* until the client gives up */
 	if (ex->o.reset == FAULT_BODY) {
-		ex->drain_step = exch_rst_step;
+		ex->drain_step = mock_exch_rst_step;
 		return;
 	}
-	if (!sse_wait(ex))
-		sse_next(ex);
+	if (!mock_exch_sse_wait(ex))
+		mock_exch_sse_next(ex);
 }
 
 /*
  * Send stream events until done.  Stop for the interval, or while more
- * than MOCK_HIGH_WATER bytes wait for the client: exch_drained_cb()
+ * than MOCK_HIGH_WATER bytes wait for the client: mock_exch_drained_cb()
  * resumes once they are sent, so a huge stream never sits in memory.
  */
 static void
-sse_next(struct exch *ex)
+mock_exch_sse_next(struct exch *ex)
 {
 	for (;;) {
-		if (ex->sent >= sse_total(ex)) {
-			exch_finish(ex, FINISH_END);
+		if (ex->sent >= mock_answer_sse_total(ex)) {
+			mock_exch_finish(ex, FINISH_END);
 			return;
 		}
-		if (exch_backlog(ex) >= MOCK_HIGH_WATER) {
-			ex->drain_step = sse_next;
+		if (mock_exch_backlog(ex) >= MOCK_HIGH_WATER) {
+			ex->drain_step = mock_exch_sse_next;
 			return;
 		}
-		sse_step(ex, ex->out);
+		mock_answer_sse_step(ex, ex->out);
 		evhttp_send_reply_chunk_with_cb(ex->req, ex->out,
-		    exch_drained_cb, ex);
-		if (sse_wait(ex))
+		    mock_exch_drained_cb, ex);
+		if (mock_exch_sse_wait(ex))
 			return;
 	}
 }
 
-/* If tokens are paced, run sse_next after the interval and say so. */
+/* If tokens are paced, run mock_exch_sse_next after the interval and say so. */
 static int
-sse_wait(struct exch *ex)
+mock_exch_sse_wait(struct exch *ex)
 {
 	if (ex->o.interval_ms <= 0 || ex->sent >= ex->o.chunks)
 		return 0;
-	exch_after(ex, ex->o.interval_ms, sse_next);
+	mock_exch_after(ex, ex->o.interval_ms, mock_exch_sse_next);
 	return 1;
 }
 
 /* Append stream event number ex->sent: a token or the closing events. */
 static void
-sse_step(struct exch *ex, struct evbuffer *out)
+mock_answer_sse_step(struct exch *ex, struct evbuffer *out)
 {
-	if (ex->sent >= sse_total(ex))
+	if (ex->sent >= mock_answer_sse_total(ex))
 		return;
 	if (ex->sent < ex->o.chunks)
-		sse_token(ex, out, ex->sent);
+		mock_answer_sse_token(ex, out, ex->sent);
 	else if (ex->route == ROUTE_ANTHROPIC)
 		evbuffer_add_printf(out, ANT_END, ex->o.chunks);
 	else
-		sse_openai_end(ex, out);
+		mock_answer_sse_openai_end(ex, out);
 	ex->sent++;
 }
 
 /* Append token i as one event, its text padded to about chunk_bytes. */
 static void
-sse_token(struct exch *ex, struct evbuffer *out, long i)
+mock_answer_sse_token(struct exch *ex, struct evbuffer *out, long i)
 {
 	int	n;
 
@@ -1695,7 +1700,7 @@ sse_token(struct exch *ex, struct evbuffer *out, long i)
 		    ex->model);
 	n = evbuffer_add_printf(out, "tok%ld ", i);
 	if (n > 0 && ex->o.chunk_bytes > n)
-		mock_add_pad(out, (size_t)(ex->o.chunk_bytes - n));
+		mock_answer_pad(out, (size_t)(ex->o.chunk_bytes - n));
 	if (ex->route == ROUTE_ANTHROPIC)
 		evbuffer_add(out, ANT_DELTA_TAIL, sizeof(ANT_DELTA_TAIL) - 1);
 	else
@@ -1704,7 +1709,7 @@ sse_token(struct exch *ex, struct evbuffer *out, long i)
 
 /* Append the closing OpenAI events: stop, usage if asked, [DONE]. */
 static void
-sse_openai_end(struct exch *ex, struct evbuffer *out)
+mock_answer_sse_openai_end(struct exch *ex, struct evbuffer *out)
 {
 	long	p = ex->prompt_tokens, c = ex->o.chunks;
 
@@ -1720,26 +1725,26 @@ sse_openai_end(struct exch *ex, struct evbuffer *out)
  * active or total; their connections are counted like any other.
  */
 static void
-ctl_handle(struct evhttp_request *req, const char *path)
+mock_ctl_handle(struct evhttp_request *req, const char *path)
 {
 	enum evhttp_cmd_type	cmd = evhttp_request_get_command(req);
 
 	if (strcmp(path, "/_mock/requests") == 0 && cmd == EVHTTP_REQ_GET)
-		ctl_reply(req, 200, reqlog_json());
+		mock_ctl_reply(req, 200, mock_reqlog_json());
 	else if (strcmp(path, "/_mock/stats") == 0 && cmd == EVHTTP_REQ_GET)
-		ctl_reply(req, 200, ctl_stats());
+		mock_ctl_reply(req, 200, mock_ctl_stats());
 	else if (strcmp(path, "/_mock/reset") == 0 &&
 	    cmd == EVHTTP_REQ_POST) {
-		ctl_reset();
-		ctl_reply(req, 200, json_pack("{s:b}", "ok", 1));
+		mock_ctl_reset();
+		mock_ctl_reply(req, 200, json_pack("{s:b}", "ok", 1));
 	} else
-		ctl_reply(req, 404, json_pack("{s:s}", "error",
+		mock_ctl_reply(req, 404, json_pack("{s:s}", "error",
 		    "no such control endpoint"));
 }
 
 /* Answer a control request with j, dropping the reference to j. */
 static void
-ctl_reply(struct evhttp_request *req, int code, json_t *j)
+mock_ctl_reply(struct evhttp_request *req, int code, json_t *j)
 {
 	struct evbuffer	*b = mock_evbuffer();
 
@@ -1755,7 +1760,7 @@ ctl_reply(struct evhttp_request *req, int code, json_t *j)
  * the control request itself, so tests should compare differences.
  */
 static json_t *
-ctl_stats(void)
+mock_ctl_stats(void)
 {
 	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:f}",
 	    "active", (json_int_t)mock.active,
@@ -1768,16 +1773,16 @@ ctl_stats(void)
 
 /* Clear the log, the total and the peak (to what is active now). */
 static void
-ctl_reset(void)
+mock_ctl_reset(void)
 {
-	reqlog_clear();
+	mock_reqlog_clear();
 	mock.total = 0;
 	mock.peak = mock.active;
 }
 
 /* evhttp generic callback: take in one request and route it. */
 static void
-mock_request_cb(struct evhttp_request *req, void *arg)
+mock_upstream_request_cb(struct evhttp_request *req, void *arg)
 {
 	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
 	const char	*path, *body;
@@ -1788,27 +1793,27 @@ mock_request_cb(struct evhttp_request *req, void *arg)
 	if (path == NULL)
 		path = "";
 	if (strncmp(path, "/_mock/", 7) == 0) {
-		ctl_handle(req, path);
+		mock_ctl_handle(req, path);
 		return;
 	}
 	len = evbuffer_get_length(in);
 	body = (const char *)evbuffer_pullup(in, -1);
-	ex = exch_new(req, conn_lookup(req), path);
-	reqlog_add(ex, body, len);
-	exch_plan(ex, body, len);
-	exch_begin(ex);
+	ex = mock_exch_new(req, mock_conn_lookup(req), path);
+	mock_reqlog_add(ex, body, len);
+	mock_answer_plan(ex, body, len);
+	mock_exch_begin(ex);
 }
 
 /* Event callback: SIGTERM or SIGINT; leave the loop and clean up. */
 static void
-mock_signal_cb(evutil_socket_t sig, short what, void *arg)
+mock_upstream_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	event_base_loopexit(mock.base, NULL);
 }
 
 /* Print the usage and exit. */
 static void
-mock_usage(void)
+mock_upstream_usage(void)
 {
 	fprintf(stderr, "usage: mock_upstream [-p port] [-a address] "
 	    "[-n maxlog]\n");
@@ -1817,7 +1822,7 @@ mock_usage(void)
 
 /* Parse the command line into args. */
 static void
-mock_parse_args(int argc, char **argv, struct mock_args *args)
+mock_upstream_parse_args(int argc, char **argv, struct mock_args *args)
 {
 	char	*end;
 	int	 ch;
@@ -1840,16 +1845,16 @@ mock_parse_args(int argc, char **argv, struct mock_args *args)
 				errx(2, "bad -p: %s", optarg);
 			break;
 		default:
-			mock_usage();
+			mock_upstream_usage();
 		}
 	}
 	if (optind != argc)
-		mock_usage();
+		mock_upstream_usage();
 }
 
 /* Allow as many open files as the hard limit: benchmarks open many. */
 static void
-mock_raise_nofile(void)
+mock_upstream_raise_nofile(void)
 {
 	struct rlimit	rl;
 
@@ -1861,7 +1866,7 @@ mock_raise_nofile(void)
 
 /* Make the event base (with EV_CLOSED if it can) and the HTTP server. */
 static void
-mock_init(void)
+mock_upstream_init(void)
 {
 	struct event_config	*cfg;
 
@@ -1876,19 +1881,19 @@ mock_init(void)
 	    EV_FEATURE_EARLY_CLOSE) != 0;
 	TAILQ_INIT(&mock.pending);
 	TAILQ_INIT(&mock.open);
-	mock.adopt = event_new(mock.base, -1, 0, conn_adopt_cb, NULL);
+	mock.adopt = event_new(mock.base, -1, 0, mock_conn_adopt_cb, NULL);
 	if (mock.adopt == NULL || (mock.http = evhttp_new(mock.base)) == NULL)
 		errx(1, "cannot set up the HTTP server");
 	evhttp_set_allowed_methods(mock.http, MOCK_METHODS);
 	evhttp_set_default_content_type(mock.http, NULL);
-	evhttp_set_bevcb(mock.http, conn_bev_cb, NULL);
-	evhttp_set_gencb(mock.http, mock_request_cb, NULL);
+	evhttp_set_bevcb(mock.http, mock_conn_bev_cb, NULL);
+	evhttp_set_gencb(mock.http, mock_upstream_request_cb, NULL);
 	memset(mock_pad, 'x', sizeof(mock_pad));
 }
 
 /* Listen on addr, port, and print the port bound as "PORT <n>". */
 static void
-mock_listen(const char *addr, int port)
+mock_upstream_listen(const char *addr, int port)
 {
 	struct addrinfo		 hints, *ai;
 	struct evconnlistener	*lev;
@@ -1925,20 +1930,20 @@ mock_listen(const char *addr, int port)
 
 /* Free everything, so that LeakSanitizer has nothing to report. */
 static void
-mock_shutdown(void)
+mock_upstream_shutdown(void)
 {
 	struct conn	*c;
 
-	evhttp_free(mock.http);		/* every conn_close_cb runs */
+	evhttp_free(mock.http);		/* every mock_conn_close_cb runs */
 	while ((c = TAILQ_FIRST(&mock.pending)) != NULL)
-		conn_free(c);
+		mock_conn_free(c);
 	while ((c = TAILQ_FIRST(&mock.open)) != NULL) {
 		if (c->ex != NULL)
-			exch_free(c->ex);
-		conn_free(c);
+			mock_exch_free(c->ex);
+		mock_conn_free(c);
 	}
 	event_free(mock.adopt);
-	reqlog_clear();
+	mock_reqlog_clear();
 	free(mock.log.ring);
 	free(mock.byfd);
 	event_base_free(mock.base);
@@ -1951,14 +1956,16 @@ main(int argc, char **argv)
 	struct mock_args	 args = { "127.0.0.1", 0, MOCK_DEFAULT_MAXLOG };
 	struct event		*sigterm, *sigint;
 
-	mock_parse_args(argc, argv, &args);
+	mock_upstream_parse_args(argc, argv, &args);
 	signal(SIGPIPE, SIG_IGN);
-	mock_raise_nofile();
-	mock_init();
-	reqlog_init((size_t)args.maxlog);
-	mock_listen(args.addr, args.port);
-	sigterm = evsignal_new(mock.base, SIGTERM, mock_signal_cb, NULL);
-	sigint = evsignal_new(mock.base, SIGINT, mock_signal_cb, NULL);
+	mock_upstream_raise_nofile();
+	mock_upstream_init();
+	mock_reqlog_init((size_t)args.maxlog);
+	mock_upstream_listen(args.addr, args.port);
+	sigterm = evsignal_new(mock.base, SIGTERM, mock_upstream_signal_cb,
+	    NULL);
+	sigint = evsignal_new(mock.base, SIGINT, mock_upstream_signal_cb,
+	    NULL);
 	if (sigterm == NULL || sigint == NULL)
 		errx(1, "evsignal_new failed");
 	evsignal_add(sigterm, NULL);
@@ -1966,6 +1973,6 @@ main(int argc, char **argv)
 	event_base_dispatch(mock.base);
 	event_free(sigterm);
 	event_free(sigint);
-	mock_shutdown();
+	mock_upstream_shutdown();
 	return 0;
 }
