@@ -15,6 +15,9 @@
  *				was scheduled, so a stall is not hidden
  *				(no coordinated omission).  Scenario C.
  *
+ * -R spreads the opening of the connections over time (so many streams
+ * do not all start, and tick, in the same millisecond).
+ *
  * It prints "key=value" lines; times are in microseconds.  It speaks only
  * HTTP/1.1 to a numeric IPv4 address, reads Content-Length, chunked and
  * close-delimited bodies, and gives up at its deadline (-t) whatever is
@@ -89,6 +92,7 @@ static struct {
 	double		 duration_s;	/* -d */
 	double		 timeout_s;	/* -t */
 	long		 connecting_max;	/* -C */
+	long		 ramp;		/* -R: connections opened per second */
 	int		 stream;	/* -s */
 	char		*req;
 	size_t		 reqlen;
@@ -571,7 +575,7 @@ run_loop(void)
 	struct epoll_event	 evs[LG_EVENTS];
 	struct epoll_event	 tev;
 	uint64_t		 t, deadline, end_send = 0, next = 0, period = 0;
-	long			 i, n, due = 0;
+	long			 i, n, due = 0, allowed;
 	int			 tfd, open_mode = strcmp(lg.mode, "open") == 0;
 	static int		 tfd_tag;
 
@@ -591,7 +595,9 @@ run_loop(void)
 	for (;;) {
 		t = now_us();
 		if (!open_mode) {
-			while (lg.started < lg.conns &&
+			allowed = lg.ramp > 0 ? (long)((t - lg.t0) *
+			    (uint64_t)lg.ramp / 1000000) + 1 : lg.conns;
+			while (lg.started < lg.conns && lg.started < allowed &&
 			    lg.connecting < lg.connecting_max) {
 				conn_open();
 				lg.started++;
@@ -612,7 +618,8 @@ run_loop(void)
 		}
 		if (t >= deadline)
 			break;
-		n = epoll_wait(lg.ep, evs, LG_EVENTS, 100);
+		n = epoll_wait(lg.ep, evs, LG_EVENTS, !open_mode &&
+		    lg.started < lg.conns ? 1 : 100);
 		t = now_us();
 		for (i = 0; i < n; i++) {
 			if (evs[i].data.ptr == &tfd_tag) {
@@ -636,7 +643,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: loadgen -m conns|open -p port [-a addr] "
 	    "[-P path] [-n conns] [-s] [-k chunks] [-i interval_ms]\n"
-	    "\t[-r rate] [-d seconds] [-t timeout_s] [-C connecting_max]\n");
+	    "\t[-r rate] [-d seconds] [-t timeout_s] [-C connecting_max] "
+	    "[-R conns_per_s]\n");
 	exit(2);
 }
 
@@ -645,7 +653,7 @@ parse_args(int argc, char **argv)
 {
 	int	ch;
 
-	while ((ch = getopt(argc, argv, "a:C:d:i:k:m:n:p:P:r:st:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:C:d:i:k:m:n:p:P:r:R:st:")) != -1) {
 		switch (ch) {
 		case 'a': lg.addr = optarg; break;
 		case 'C': lg.connecting_max = atol(optarg); break;
@@ -657,6 +665,7 @@ parse_args(int argc, char **argv)
 		case 'p': lg.port = atoi(optarg); break;
 		case 'P': lg.path = optarg; break;
 		case 'r': lg.rate = atol(optarg); break;
+		case 'R': lg.ramp = atol(optarg); break;
 		case 's': lg.stream = 1; break;
 		case 't': lg.timeout_s = atof(optarg); break;
 		default: usage();

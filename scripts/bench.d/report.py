@@ -9,15 +9,24 @@ seconds, memory in KiB.  Ratios are to "direct" (the client on the mock
 itself) and to "nginx"; a missing measurement prints as "-".
 """
 
+import os
 import sys
 
-TARGETS = ["direct", "nginx", "llmproxyd", "llmproxyd-limits"]
+TARGETS = ["direct", "nginx", "llmproxyd", "llmproxyd-limits", "base"]
 LABEL = {
     "direct": "direct (client -> mock)",
     "nginx": "nginx 1 worker",
     "llmproxyd": "llmproxyd, limits off",
     "llmproxyd-limits": "llmproxyd, every limiter on",
+    "base": "llmproxyd @ %s, limits off" % os.environ.get("BENCH_BASE", "base"),
 }
+
+
+def vs_base(cpu, extra=""):
+    """Print the A/B line: this tree's daemon against --base."""
+    if cpu.get("base") and cpu.get("llmproxyd"):
+        print("A/B: CPU per unit, llmproxyd ÷ base = %s%s\n"
+              % (ratio(cpu["llmproxyd"], cpu["base"]), extra))
 
 
 def load(path):
@@ -93,6 +102,9 @@ def scen_a(data):
               "limits off ÷ nginx: %s (target <= 2, aim 1.25)\n"
               % (ratio(cpu["llmproxyd-limits"], cpu["llmproxyd"]),
                  ratio(cpu["llmproxyd"], cpu.get("nginx"))))
+    vs_base(cpu, "; req/s llmproxyd ÷ base = %s" % ratio(
+        data.get("llmproxyd", {}).get("rps"),
+        data.get("base", {}).get("rps")))
 
 
 def scen_b(name, data):
@@ -132,6 +144,7 @@ def scen_b(name, data):
     table(["target", "intact", "TTFB p50 ms", "TTFB p99 ms", "gap p99 ms",
            "gap p99 over direct", "gap p99 over nginx", "CPU-s/10k chunks",
            "peak RSS MiB", "KiB/stream", "CPU ÷ nginx"], rows)
+    vs_base(cpu)
 
 
 def scen_c(data):
@@ -140,6 +153,7 @@ def scen_c(data):
           "send)\n" % (any_kv.get("rate", 0), any_kv.get("duration", 0)))
     direct = data.get("direct", {})
     rows = []
+    cpus = {}
     for t in TARGETS:
         if t not in data:
             continue
@@ -155,9 +169,11 @@ def scen_c(data):
         cpu = per10k(kv, "cpu_s", "ok")
         cells.append(num(cpu, "%.3f"))
         rows.append(cells)
+        cpus[t] = cpu
     table(["target", "ok/scheduled", "p50 ms", "p99 ms", "p99.9 ms",
            "+p50 over direct", "+p99 over direct", "+p99.9 over direct",
            "CPU-s/10k req"], rows)
+    vs_base(cpus)
 
 
 def scen_q(data):
