@@ -36,6 +36,8 @@
 #include "upstream.h"
 #include "xmalloc.h"
 
+/* Idle upstream connections kept in curl's cache, all providers. */
+#define UPSTREAM_MAX_IDLE_CONNS	4096L
 /* Easy handles kept for reuse; beyond this, finished ones are freed. */
 #define UPSTREAM_SPARE_HANDLES	256
 
@@ -119,6 +121,13 @@ upstream_loop_new(struct event_base *base)
 	curl_multi_setopt(ul->multi, CURLMOPT_TIMERFUNCTION,
 	    upstream_timer_cb);
 	curl_multi_setopt(ul->multi, CURLMOPT_TIMERDATA, ul);
+	/*
+	 * curl's default cache holds 4 x the transfers added at the moment;
+	 * when a burst ends it closes the connections it just made, and the
+	 * next burst reconnects.  Keep them: idle ones cost a socket each.
+	 */
+	curl_multi_setopt(ul->multi, CURLMOPT_MAXCONNECTS,
+	    UPSTREAM_MAX_IDLE_CONNS);
 	return ul;
 }
 
