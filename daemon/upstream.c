@@ -4,10 +4,15 @@
  *
  * The wiring follows curl's docs/examples/multi-event.c: curl tells us
  * which sockets to watch (upstream_socket_cb keeps one persistent event per
- * socket, attached with curl_multi_assign) and when to wake it
+ * socket, in a table indexed by descriptor) and when to wake it
  * (upstream_timer_cb keeps one evtimer); every wake-up calls
  * curl_multi_socket_action() and then upstream_reap(), which collects
- * finished transfers.  Nothing is ever freed inside a curl callback: a
+ * finished transfers.  A connection curl puts back in its cache keeps its
+ * event, parked, until curl closes it (upstream_close_cb) or reuses it:
+ * removing it from epoll and adding it back for the next request would
+ * cost two epoll_ctl calls per request.  A parked socket that turns
+ * readable (the server closed it) is only unwatched; curl finds it dead
+ * when it next looks.  Nothing is ever freed inside a curl callback: a
  * transfer cancelled there is marked and reaped afterwards.  Easy handles
  * are reused (curl_easy_reset) and connections stay in the multi handle's
  * pool, so repeated requests to one provider share kept-alive connections.
@@ -17,11 +22,13 @@
  * provider's key.  The key goes into a curl_slist only; it is never logged.
  */
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -41,10 +48,21 @@
 /* Easy handles kept for reuse; beyond this, finished ones are freed. */
 #define UPSTREAM_SPARE_HANDLES	256
 
+/* What the loop knows of one curl socket. */
+struct upstream_sock {
+	struct event		*ev;		/* NULL: not watched */
+	short			 kind;		/* ev's EV_READ|EV_WRITE, 0 if
+						   not added */
+	int			 conn;		/* a connection socket of ours */
+	int			 parked;	/* curl stopped watching it */
+};
+
 struct upstream_loop {
 	struct event_base	*base;
 	CURLM			*multi;
 	struct event		*timer;
+	struct upstream_sock	*socks;		/* indexed by descriptor */
+	size_t			 nsocks;
 	size_t			 active;
 	CURL			*spare[UPSTREAM_SPARE_HANDLES];
 	size_t			 nspare;
@@ -69,6 +87,14 @@ struct upstream {
 
 static int	upstream_socket_cb(CURL *easy, curl_socket_t fd, int what,
 		    void *arg, void *sockp);
+static struct upstream_sock *upstream_sock(struct upstream_loop *ul,
+		    curl_socket_t fd);
+static void	upstream_sock_watch(struct upstream_loop *ul,
+		    struct upstream_sock *us, curl_socket_t fd, short kind);
+static void	upstream_sock_unwatch(struct upstream_sock *us);
+static curl_socket_t upstream_open_cb(void *arg, curlsocktype purpose,
+		    struct curl_sockaddr *addr);
+static int	upstream_close_cb(void *arg, curl_socket_t fd);
 static int	upstream_timer_cb(CURLM *multi, long timeout_ms, void *arg);
 static void	upstream_event_cb(evutil_socket_t fd, short what, void *arg);
 static void	upstream_timeout_cb(evutil_socket_t fd, short what, void *arg);
@@ -140,9 +166,14 @@ upstream_loop_free(struct upstream_loop *ul)
 
 	if (ul == NULL)
 		return;
-	curl_multi_cleanup(ul->multi);
+	curl_multi_cleanup(ul->multi);	/* closes through upstream_close_cb */
 	for (i = 0; i < ul->nspare; i++)
 		curl_easy_cleanup(ul->spare[i]);
+	for (i = 0; i < ul->nsocks; i++) {
+		if (ul->socks[i].ev != NULL)
+			event_free(ul->socks[i].ev);
+	}
+	free(ul->socks);
 	event_free(ul->timer);
 	free(ul);
 }
@@ -154,36 +185,110 @@ upstream_loop_active(struct upstream_loop *ul)
 	return ul->active;
 }
 
-/* CURLMOPT_SOCKETFUNCTION: keep one persistent event per curl socket. */
+/* Return the table entry of fd, growing the table to hold it. */
+static struct upstream_sock *
+upstream_sock(struct upstream_loop *ul, curl_socket_t fd)
+{
+	size_t	n = ul->nsocks;
+
+	if ((size_t)fd >= n) {
+		while (n <= (size_t)fd)
+			n = n == 0 ? 64 : n * 2;
+		ul->socks = xreallocarray(ul->socks, n, sizeof *ul->socks);
+		memset(ul->socks + ul->nsocks, 0,
+		    (n - ul->nsocks) * sizeof *ul->socks);
+		ul->nsocks = n;
+	}
+	return &ul->socks[fd];
+}
+
+/* Watch fd for kind, touching epoll only when the interest changes. */
+static void
+upstream_sock_watch(struct upstream_loop *ul, struct upstream_sock *us,
+    curl_socket_t fd, short kind)
+{
+	if (us->ev == NULL)
+		us->ev = event_new(ul->base, fd, kind | EV_PERSIST,
+		    upstream_event_cb, ul);
+	else if (us->kind != kind) {
+		event_del(us->ev);
+		event_assign(us->ev, ul->base, fd, kind | EV_PERSIST,
+		    upstream_event_cb, ul);
+	} else
+		return;
+	if (us->ev == NULL)
+		fatalx("%s: out of memory", __func__);
+	event_add(us->ev, NULL);
+	us->kind = kind;
+}
+
+/* Stop watching a socket, and forget its event. */
+static void
+upstream_sock_unwatch(struct upstream_sock *us)
+{
+	if (us->ev != NULL)
+		event_free(us->ev);
+	us->ev = NULL;
+	us->kind = 0;
+	us->parked = 0;
+}
+
+/*
+ * CURLMOPT_SOCKETFUNCTION: watch what curl asks for.  A connection curl no
+ * longer watches (back in its cache) stays registered for reading, parked.
+ */
 static int
 upstream_socket_cb(CURL *easy, curl_socket_t fd, int what, void *arg,
     void *sockp)
 {
 	struct upstream_loop	*ul = arg;
-	struct event		*ev = sockp;
-	short			 kind = EV_PERSIST;
+	struct upstream_sock	*us = upstream_sock(ul, fd);
+	short			 kind = 0;
 
 	if (what == CURL_POLL_REMOVE) {
-		if (ev != NULL)
-			event_free(ev);
-		curl_multi_assign(ul->multi, fd, NULL);
+		if (!us->conn || us->ev == NULL) {
+			upstream_sock_unwatch(us);	/* e.g. the resolver's */
+			return 0;
+		}
+		us->parked = 1;
+		if (us->kind != EV_READ)
+			upstream_sock_watch(ul, us, fd, EV_READ);
 		return 0;
 	}
+	us->parked = 0;
 	if (what & CURL_POLL_IN)
 		kind |= EV_READ;
 	if (what & CURL_POLL_OUT)
 		kind |= EV_WRITE;
-	if (ev != NULL) {
-		event_del(ev);
-		event_assign(ev, ul->base, fd, kind, upstream_event_cb, ul);
-	} else {
-		ev = event_new(ul->base, fd, kind, upstream_event_cb, ul);
-		if (ev == NULL)
-			return -1;
-		curl_multi_assign(ul->multi, fd, ev);
-	}
-	event_add(ev, NULL);
+	upstream_sock_watch(ul, us, fd, kind);
 	return 0;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: open a connection socket, and remember it. */
+static curl_socket_t
+upstream_open_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	struct upstream_loop	*ul = arg;
+	curl_socket_t		 fd;
+
+	fd = socket(addr->family, addr->socktype, addr->protocol);
+	if (fd == CURL_SOCKET_BAD)
+		return fd;
+	upstream_sock_unwatch(upstream_sock(ul, fd));
+	upstream_sock(ul, fd)->conn = 1;
+	return fd;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: forget fd's event before fd is gone. */
+static int
+upstream_close_cb(void *arg, curl_socket_t fd)
+{
+	struct upstream_loop	*ul = arg;
+	struct upstream_sock	*us = upstream_sock(ul, fd);
+
+	upstream_sock_unwatch(us);
+	us->conn = 0;
+	return close(fd);
 }
 
 /* CURLMOPT_TIMERFUNCTION: replace the single curl timer; -1 removes it. */
@@ -207,8 +312,15 @@ static void
 upstream_event_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct upstream_loop	*ul = arg;
+	struct upstream_sock	*us = &ul->socks[fd];
 	int			 flags = 0, running;
 
+	if (us->parked) {
+		/* Closed or spoken to while idle: curl finds out on reuse. */
+		event_del(us->ev);
+		us->kind = 0;
+		return;
+	}
 	if (what & EV_READ)
 		flags |= CURL_CSELECT_IN;
 	if (what & EV_WRITE)
@@ -372,6 +484,10 @@ upstream_setup(struct upstream *u, const struct upstream_request *rq)
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, u);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, upstream_write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, u);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, upstream_open_cb);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, u->ul);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, upstream_close_cb);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, u->ul);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
