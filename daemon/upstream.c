@@ -1,34 +1,25 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * upstream: provider transfers on one curl multi handle driven by libevent.
+ * upstream: provider transfers on curl multi handles driven by libevent.
  *
- * The wiring follows curl's docs/examples/multi-event.c: curl tells us
- * which sockets to watch (upstream_socket_cb keeps one persistent event per
- * socket, in a table indexed by descriptor) and when to wake it
- * (upstream_timer_cb keeps one evtimer); every wake-up calls
- * curl_multi_socket_action() and then upstream_reap(), which collects
- * finished transfers.  A connection curl puts back in its cache keeps its
- * event, parked, until curl closes it (upstream_close_cb) or reuses it:
- * removing it from epoll and adding it back for the next request would
- * cost two epoll_ctl calls per request.  A parked socket that turns
- * readable (the server closed it) is only unwatched; curl finds it dead
- * when it next looks.  Nothing is ever freed inside a curl callback: a
- * transfer cancelled there is marked and reaped afterwards.  Easy handles
- * are reused (curl_easy_reset) and connections stay in the multi handle's
- * pool, so repeated requests to one provider share kept-alive connections.
+ * The curl multi handles and their wiring to libevent are curlev.c's;
+ * after every curl_multi_socket_action() it calls upstream_reap_cb(),
+ * which collects finished transfers.  Nothing is ever freed inside a curl
+ * callback: a transfer cancelled there is marked and reaped afterwards.
+ * Easy handles are reused (curl_easy_reset) and connections stay in the
+ * multi handles' caches, so repeated requests to one provider share
+ * kept-alive connections.
  *
  * Requests are translated here: the client's method, headers (minus
  * hop-by-hop, credentials and the fields curl sets) and body, plus the
  * provider's key.  The key goes into a curl_slist only; it is never logged.
  */
 #include <sys/queue.h>
-#include <sys/socket.h>
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -37,32 +28,19 @@
 
 #include "clock.h"
 #include "config.h"
+#include "curlev.h"
 #include "headers.h"
 #include "log.h"
 #include "sim.h"
 #include "upstream.h"
 #include "xmalloc.h"
 
-/* Idle upstream connections kept in curl's cache, all providers. */
-#define UPSTREAM_MAX_IDLE_CONNS	4096L
 /* Easy handles kept for reuse; beyond this, finished ones are freed. */
 #define UPSTREAM_SPARE_HANDLES	256
 
-/* What the loop knows of one curl socket. */
-struct upstream_sock {
-	struct event		*ev;		/* NULL: not watched */
-	short			 kind;		/* ev's EV_READ|EV_WRITE, 0 if
-						   not added */
-	int			 conn;		/* a connection socket of ours */
-	int			 parked;	/* curl stopped watching it */
-};
-
 struct upstream_loop {
 	struct event_base	*base;
-	CURLM			*multi;
-	struct event		*timer;
-	struct upstream_sock	*socks;		/* indexed by descriptor */
-	size_t			 nsocks;
+	struct curlev		*ce;
 	size_t			 active;
 	CURL			*spare[UPSTREAM_SPARE_HANDLES];
 	size_t			 nspare;
@@ -74,6 +52,7 @@ struct upstream {
 	const struct upstream_cbs *cbs;
 	void			*arg;
 	CURL			*easy;		/* NULL for a simulated one */
+	struct curlev_shard	*sh;		/* the multi handle easy is on */
 	struct sim		*sim;
 	struct curl_slist	*req_headers;	/* holds the provider key */
 	struct evkeyvalq	 resp_headers;
@@ -85,20 +64,7 @@ struct upstream {
 	TAILQ_ENTRY(upstream)	 entry;		/* ul->doomed */
 };
 
-static int	upstream_socket_cb(CURL *easy, curl_socket_t fd, int what,
-		    void *arg, void *sockp);
-static struct upstream_sock *upstream_sock(struct upstream_loop *ul,
-		    curl_socket_t fd);
-static void	upstream_sock_watch(struct upstream_loop *ul,
-		    struct upstream_sock *us, curl_socket_t fd, short kind);
-static void	upstream_sock_unwatch(struct upstream_sock *us);
-static curl_socket_t upstream_open_cb(void *arg, curlsocktype purpose,
-		    struct curl_sockaddr *addr);
-static int	upstream_close_cb(void *arg, curl_socket_t fd);
-static int	upstream_timer_cb(CURLM *multi, long timeout_ms, void *arg);
-static void	upstream_event_cb(evutil_socket_t fd, short what, void *arg);
-static void	upstream_timeout_cb(evutil_socket_t fd, short what, void *arg);
-static void	upstream_reap(struct upstream_loop *ul);
+static void	upstream_reap_cb(CURLM *multi, void *arg);
 static void	upstream_finish(struct upstream *u, CURLcode rc);
 static void	upstream_free(struct upstream *u);
 static CURL	*upstream_easy_get(struct upstream_loop *ul);
@@ -136,29 +102,12 @@ upstream_loop_new(struct event_base *base)
 	ul = xcalloc(1, sizeof *ul);
 	ul->base = base;
 	TAILQ_INIT(&ul->doomed);
-	if ((ul->multi = curl_multi_init()) == NULL)
-		fatalx("curl_multi_init failed");
-	ul->timer = evtimer_new(base, upstream_timeout_cb, ul);
-	if (ul->timer == NULL)
-		fatalx("evtimer_new failed");
-	curl_multi_setopt(ul->multi, CURLMOPT_SOCKETFUNCTION,
-	    upstream_socket_cb);
-	curl_multi_setopt(ul->multi, CURLMOPT_SOCKETDATA, ul);
-	curl_multi_setopt(ul->multi, CURLMOPT_TIMERFUNCTION,
-	    upstream_timer_cb);
-	curl_multi_setopt(ul->multi, CURLMOPT_TIMERDATA, ul);
-	/*
-	 * curl's default cache holds 4 x the transfers added at the moment;
-	 * when a burst ends it closes the connections it just made, and the
-	 * next burst reconnects.  Keep them: idle ones cost a socket each.
-	 */
-	curl_multi_setopt(ul->multi, CURLMOPT_MAXCONNECTS,
-	    UPSTREAM_MAX_IDLE_CONNS);
+	ul->ce = curlev_new(base, upstream_reap_cb, ul);
 	return ul;
 }
 
-/* Free ul: the multi handle first (it closes sockets through the socket
- * callback, which frees their events), then the timer. */
+/* Free ul: the multi handles first (closing their connections), then the
+ * spare easy handles. */
 void
 upstream_loop_free(struct upstream_loop *ul)
 {
@@ -166,15 +115,9 @@ upstream_loop_free(struct upstream_loop *ul)
 
 	if (ul == NULL)
 		return;
-	curl_multi_cleanup(ul->multi);	/* closes through upstream_close_cb */
+	curlev_free(ul->ce);
 	for (i = 0; i < ul->nspare; i++)
 		curl_easy_cleanup(ul->spare[i]);
-	for (i = 0; i < ul->nsocks; i++) {
-		if (ul->socks[i].ev != NULL)
-			event_free(ul->socks[i].ev);
-	}
-	free(ul->socks);
-	event_free(ul->timer);
 	free(ul);
 }
 
@@ -185,170 +128,16 @@ upstream_loop_active(struct upstream_loop *ul)
 	return ul->active;
 }
 
-/* Return the table entry of fd, growing the table to hold it. */
-static struct upstream_sock *
-upstream_sock(struct upstream_loop *ul, curl_socket_t fd)
-{
-	size_t	n = ul->nsocks;
-
-	if ((size_t)fd >= n) {
-		while (n <= (size_t)fd)
-			n = n == 0 ? 64 : n * 2;
-		ul->socks = xreallocarray(ul->socks, n, sizeof *ul->socks);
-		memset(ul->socks + ul->nsocks, 0,
-		    (n - ul->nsocks) * sizeof *ul->socks);
-		ul->nsocks = n;
-	}
-	return &ul->socks[fd];
-}
-
-/* Watch fd for kind, touching epoll only when the interest changes. */
-static void
-upstream_sock_watch(struct upstream_loop *ul, struct upstream_sock *us,
-    curl_socket_t fd, short kind)
-{
-	if (us->ev == NULL)
-		us->ev = event_new(ul->base, fd, kind | EV_PERSIST,
-		    upstream_event_cb, ul);
-	else if (us->kind != kind) {
-		event_del(us->ev);
-		event_assign(us->ev, ul->base, fd, kind | EV_PERSIST,
-		    upstream_event_cb, ul);
-	} else
-		return;
-	if (us->ev == NULL)
-		fatalx("%s: out of memory", __func__);
-	event_add(us->ev, NULL);
-	us->kind = kind;
-}
-
-/* Stop watching a socket, and forget its event. */
-static void
-upstream_sock_unwatch(struct upstream_sock *us)
-{
-	if (us->ev != NULL)
-		event_free(us->ev);
-	us->ev = NULL;
-	us->kind = 0;
-	us->parked = 0;
-}
-
-/*
- * CURLMOPT_SOCKETFUNCTION: watch what curl asks for.  A connection curl no
- * longer watches (back in its cache) stays registered for reading, parked.
- */
-static int
-upstream_socket_cb(CURL *easy, curl_socket_t fd, int what, void *arg,
-    void *sockp)
-{
-	struct upstream_loop	*ul = arg;
-	struct upstream_sock	*us = upstream_sock(ul, fd);
-	short			 kind = 0;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (!us->conn || us->ev == NULL) {
-			upstream_sock_unwatch(us);	/* e.g. the resolver's */
-			return 0;
-		}
-		us->parked = 1;
-		if (us->kind != EV_READ)
-			upstream_sock_watch(ul, us, fd, EV_READ);
-		return 0;
-	}
-	us->parked = 0;
-	if (what & CURL_POLL_IN)
-		kind |= EV_READ;
-	if (what & CURL_POLL_OUT)
-		kind |= EV_WRITE;
-	upstream_sock_watch(ul, us, fd, kind);
-	return 0;
-}
-
-/* CURLOPT_OPENSOCKETFUNCTION: open a connection socket, and remember it. */
-static curl_socket_t
-upstream_open_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
-{
-	struct upstream_loop	*ul = arg;
-	curl_socket_t		 fd;
-
-	fd = socket(addr->family, addr->socktype, addr->protocol);
-	if (fd == CURL_SOCKET_BAD)
-		return fd;
-	upstream_sock_unwatch(upstream_sock(ul, fd));
-	upstream_sock(ul, fd)->conn = 1;
-	return fd;
-}
-
-/* CURLOPT_CLOSESOCKETFUNCTION: forget fd's event before fd is gone. */
-static int
-upstream_close_cb(void *arg, curl_socket_t fd)
-{
-	struct upstream_loop	*ul = arg;
-	struct upstream_sock	*us = upstream_sock(ul, fd);
-
-	upstream_sock_unwatch(us);
-	us->conn = 0;
-	return close(fd);
-}
-
-/* CURLMOPT_TIMERFUNCTION: replace the single curl timer; -1 removes it. */
-static int
-upstream_timer_cb(CURLM *multi, long timeout_ms, void *arg)
-{
-	struct upstream_loop	*ul = arg;
-	struct timeval		 tv;
-
-	if (timeout_ms < 0) {
-		evtimer_del(ul->timer);
-		return 0;
-	}
-	tv = clock_tv_ms((uint64_t)timeout_ms);
-	evtimer_add(ul->timer, &tv);	/* even 0: no curl calls from here */
-	return 0;
-}
-
-/* A curl socket is ready: let curl act on it, then collect results. */
-static void
-upstream_event_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct upstream_loop	*ul = arg;
-	struct upstream_sock	*us = &ul->socks[fd];
-	int			 flags = 0, running;
-
-	if (us->parked) {
-		/* Closed or spoken to while idle: curl finds out on reuse. */
-		event_del(us->ev);
-		us->kind = 0;
-		return;
-	}
-	if (what & EV_READ)
-		flags |= CURL_CSELECT_IN;
-	if (what & EV_WRITE)
-		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(ul->multi, fd, flags, &running);
-	upstream_reap(ul);
-}
-
-/* The curl timer expired: let curl run its timeouts. */
-static void
-upstream_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct upstream_loop	*ul = arg;
-	int			 running;
-
-	curl_multi_socket_action(ul->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	upstream_reap(ul);
-}
-
 /* Collect finished and cancelled transfers, now that curl has returned. */
 static void
-upstream_reap(struct upstream_loop *ul)
+upstream_reap_cb(CURLM *multi, void *arg)
 {
-	struct upstream	*u;
-	CURLMsg		*msg;
-	int		 left;
+	struct upstream_loop	*ul = arg;
+	struct upstream		*u;
+	CURLMsg			*msg;
+	int			 left;
 
-	while ((msg = curl_multi_info_read(ul->multi, &left)) != NULL) {
+	while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &u);
@@ -402,7 +191,8 @@ upstream_free(struct upstream *u)
 	struct upstream_loop	*ul = u->ul;
 
 	if (u->easy != NULL) {
-		curl_multi_remove_handle(ul->multi, u->easy);
+		if (u->sh != NULL)
+			curlev_remove(u->sh, u->easy);
 		upstream_easy_put(ul, u->easy);
 	}
 	curl_slist_free_all(u->req_headers);
@@ -455,7 +245,7 @@ upstream_start(struct upstream_loop *ul, const struct upstream_request *rq,
 	}
 	u->easy = upstream_easy_get(ul);
 	upstream_setup(u, rq);
-	if (curl_multi_add_handle(ul->multi, u->easy) != CURLM_OK) {
+	if ((u->sh = curlev_add(ul->ce, u->easy)) == NULL) {
 		log_warnx("provider %s: cannot start a transfer",
 		    rq->pc->name);
 		upstream_free(u);
@@ -484,10 +274,6 @@ upstream_setup(struct upstream *u, const struct upstream_request *rq)
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, u);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, upstream_write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, u);
-	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, upstream_open_cb);
-	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, u->ul);
-	curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, upstream_close_cb);
-	curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, u->ul);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
