@@ -35,6 +35,17 @@
 #include "upstream.h"
 #include "xmalloc.h"
 
+/*
+ * curl's receive buffer, allocated per transfer: its default 16 KiB while
+ * few transfers run (large bodies in few reads), a small one past
+ * UPSTREAM_BIG_BUFFERS of them (thousands of streams, each sending small
+ * events, would otherwise hold 16 KiB each).
+ */
+#define UPSTREAM_BIG_BUFFERS	256
+#define UPSTREAM_BIG_BUFFER	16384L
+#ifndef UPSTREAM_SMALL_BUFFER
+#define UPSTREAM_SMALL_BUFFER	1024L
+#endif
 /* Easy handles kept for reuse; beyond this, finished ones are freed. */
 #define UPSTREAM_SPARE_HANDLES	256
 
@@ -274,6 +285,8 @@ upstream_setup(struct upstream *u, const struct upstream_request *rq)
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, u);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, upstream_write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, u);
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, u->ul->active >
+	    UPSTREAM_BIG_BUFFERS ? UPSTREAM_SMALL_BUFFER : UPSTREAM_BIG_BUFFER);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
