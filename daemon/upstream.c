@@ -42,6 +42,8 @@
  * events, would otherwise hold 16 KiB each).
  */
 #define UPSTREAM_BIG_BUFFERS	256
+/* Request header lines up to this long are built on the stack. */
+#define UPSTREAM_LINE_BYTES	1024
 #define UPSTREAM_BIG_BUFFER	16384L
 #ifndef UPSTREAM_SMALL_BUFFER
 #define UPSTREAM_SMALL_BUFFER	1024L
@@ -388,22 +390,32 @@ upstream_build_headers(const struct upstream_request *rq)
 	return list;
 }
 
-/* Append "name: value" to list; an empty value uses curl's "name;" form. */
+/*
+ * Append "name: value" to list; an empty value uses curl's "name;" form.
+ * The line is built on the stack when it fits (curl copies it).
+ */
 static struct curl_slist *
 upstream_add_header(struct curl_slist *list, const char *name,
     const char *value)
 {
 	struct curl_slist	*nl;
-	char			*line;
+	char			 buf[UPSTREAM_LINE_BYTES], *line = buf;
+	size_t			 nlen = strlen(name), vlen = strlen(value);
 
-	if (*value == '\0')
-		xasprintf(&line, "%s;", name);
-	else
-		xasprintf(&line, "%s: %s", name, value);
+	if (nlen + vlen + 3 > sizeof buf)
+		line = xmalloc(nlen + vlen + 3);
+	memcpy(line, name, nlen);
+	if (vlen == 0)
+		memcpy(line + nlen, ";", 2);
+	else {
+		memcpy(line + nlen, ": ", 2);
+		memcpy(line + nlen + 2, value, vlen + 1);
+	}
 	if ((nl = curl_slist_append(list, line)) == NULL)
 		fatalx("curl_slist_append failed");
-	explicit_bzero(line, strlen(line));	/* may be a key */
-	free(line);
+	explicit_bzero(line, nlen + vlen + 3);	/* may be a key */
+	if (line != buf)
+		free(line);
 	return nl;
 }
 
@@ -457,12 +469,17 @@ upstream_header_cb(char *data, size_t size, size_t n, void *arg)
 	return u->cancelled ? 0 : size * n;
 }
 
-/* Parse one header line: the status line, a field, or a continuation. */
+/*
+ * Parse one header line: the status line, a field, or a continuation.
+ * The field goes into resp_headers as evhttp_add_header() would put it
+ * (its name and value in their own allocations, freed by
+ * evhttp_clear_headers()), without the two copies that call makes.
+ */
 static void
 upstream_header_line(struct upstream *u, const char *line, size_t len)
 {
 	const char	*colon;
-	char		*name, *value;
+	struct evkeyval	*kv;
 	size_t		 vlen;
 
 	if (len > 5 && strncmp(line, "HTTP/", 5) == 0) {
@@ -474,7 +491,8 @@ upstream_header_line(struct upstream *u, const char *line, size_t len)
 	}
 	if ((colon = memchr(line, ':', len)) == NULL || colon == line)
 		return;			/* obsolete folding or junk: drop */
-	name = xstrndup(line, (size_t)(colon - line));
+	kv = xcalloc(1, sizeof *kv);
+	kv->key = xstrndup(line, (size_t)(colon - line));
 	colon++;
 	vlen = len - (size_t)(colon - line);
 	while (vlen > 0 && (*colon == ' ' || *colon == '\t')) {
@@ -483,11 +501,14 @@ upstream_header_line(struct upstream *u, const char *line, size_t len)
 	}
 	while (vlen > 0 && (colon[vlen - 1] == ' ' || colon[vlen - 1] == '\t'))
 		vlen--;
-	value = xstrndup(colon, vlen);
-	if (headers_value_is_clean(value, vlen))
-		evhttp_add_header(&u->resp_headers, name, value);
-	free(name);
-	free(value);
+	kv->value = xstrndup(colon, vlen);
+	if (!headers_value_is_clean(kv->value, vlen)) {
+		free(kv->key);
+		free(kv->value);
+		free(kv);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&u->resp_headers, kv, next);
 }
 
 /* CURLOPT_WRITEFUNCTION: hand body bytes to the owner, or pause. */
