@@ -21,6 +21,10 @@ static int	jscan_check(const char *s, size_t len, size_t *i,
 		    size_t depth);
 static int	jscan_check_string(const char *s, size_t len, size_t *i,
 		    uint64_t *bytes, int key);
+static int	jscan_check_container(const char *s, size_t len, size_t *i,
+		    size_t depth);
+static int	jscan_check_escape(const char *s, size_t len, size_t *j,
+		    uint64_t *n, int key);
 static int	jscan_check_utf8(const unsigned char *s, size_t len,
 		    size_t *i);
 static int	jscan_hex4(const char *s, size_t len, size_t i,
@@ -211,13 +215,14 @@ jscan_valid(const char *s, size_t len)
 static int
 jscan_check(const char *s, size_t len, size_t *i, size_t depth)
 {
-	char	close;
-
 	if (*i >= len)
 		return -1;
 	switch (s[*i]) {
 	case '"':
 		return jscan_check_string(s, len, i, NULL, 0);
+	case '{':
+	case '[':
+		return jscan_check_container(s, len, i, depth + 1);
 	case 't':
 	case 'f':
 	case 'n':
@@ -230,15 +235,19 @@ jscan_check(const char *s, size_t len, size_t *i, size_t depth)
 		else
 			return -1;
 		return 0;
-	case '{':
-	case '[':
-		break;
 	default:
 		return jscan_check_number(s, len, i);
 	}
-	if (++depth > JSCAN_MAX_DEPTH)
+}
+
+/* Check the object or array at s[*i], depth deep, and step over it. */
+static int
+jscan_check_container(const char *s, size_t len, size_t *i, size_t depth)
+{
+	char	close = s[*i] == '{' ? '}' : ']';
+
+	if (depth > JSCAN_MAX_DEPTH)
 		return -1;
-	close = s[*i] == '{' ? '}' : ']';
 	if ((*i = jscan_ws(s, len, *i + 1)) < len && s[*i] == close) {
 		(*i)++;
 		return 0;
@@ -275,57 +284,68 @@ jscan_check_string(const char *s, size_t len, size_t *i, uint64_t *bytes,
     int key)
 {
 	size_t		j = *i + 1, start;
-	unsigned int	cp, lo;
 	uint64_t	n = 0;
 
 	while (j < len && s[j] != '"') {
 		if ((unsigned char)s[j] < 0x20)
 			return -1;
+		start = j;
 		if ((unsigned char)s[j] >= 0x80) {
-			start = j;
 			if (jscan_check_utf8((const unsigned char *)s, len,
 			    &j) == -1)
 				return -1;
 			n += j - start;
-			continue;
-		}
-		if (s[j] != '\\') {
+		} else if (s[j] == '\\') {
+			if (jscan_check_escape(s, len, &j, &n, key) == -1)
+				return -1;
+		} else {
 			j++;
 			n++;
-			continue;
 		}
-		if (++j >= len)
-			return -1;
-		if (s[j] != 'u') {
-			if (strchr("\"\\/bfnrt", s[j]) == NULL ||
-			    s[j] == '\0')
-				return -1;
-			j++;
-			n++;
-			continue;
-		}
-		if (jscan_hex4(s, len, j + 1, &cp) == -1)
-			return -1;
-		j += 5;
-		if (cp == 0 && key)
-			return -1;
-		if (cp >= 0xdc00 && cp <= 0xdfff)
-			return -1;		/* a lone low surrogate */
-		if (cp >= 0xd800 && cp <= 0xdbff) {
-			if (len - j < 6 || s[j] != '\\' || s[j + 1] != 'u' ||
-			    jscan_hex4(s, len, j + 2, &lo) == -1 ||
-			    lo < 0xdc00 || lo > 0xdfff)
-				return -1;
-			j += 6;
-			n += 4;
-		} else
-			n += cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3;
 	}
 	if (j >= len)
 		return -1;
 	*i = j + 1;
 	if (bytes != NULL)
 		*bytes = n > UINT64_MAX - *bytes ? UINT64_MAX : *bytes + n;
+	return 0;
+}
+
+/*
+ * Check the escape at s[*j] (a backslash) and step over it, adding the
+ * bytes it stands for to *n: a \u escape is one UTF-8 character, a
+ * surrogate pair one of four bytes.
+ */
+static int
+jscan_check_escape(const char *s, size_t len, size_t *j, uint64_t *n,
+    int key)
+{
+	unsigned int	cp, lo;
+
+	if (++*j >= len)
+		return -1;
+	if (s[*j] != 'u') {
+		if (strchr("\"\\/bfnrt", s[*j]) == NULL || s[*j] == '\0')
+			return -1;
+		++*j;
+		++*n;
+		return 0;
+	}
+	if (jscan_hex4(s, len, *j + 1, &cp) == -1)
+		return -1;
+	*j += 5;
+	if ((cp == 0 && key) || (cp >= 0xdc00 && cp <= 0xdfff))
+		return -1;		/* NUL in a key, a lone low surrogate */
+	if (cp < 0xd800 || cp > 0xdbff) {
+		*n += cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3;
+		return 0;
+	}
+	if (len - *j < 6 || s[*j] != '\\' || s[*j + 1] != 'u' ||
+	    jscan_hex4(s, len, *j + 2, &lo) == -1 || lo < 0xdc00 ||
+	    lo > 0xdfff)
+		return -1;
+	*j += 6;
+	*n += 4;
 	return 0;
 }
 
