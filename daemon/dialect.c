@@ -8,7 +8,8 @@
  * tokens or the Responses API's input/output tokens; Anthropic's
  * message_start and message_delta, by event name or by the data's "type",
  * counting input as input_tokens plus cache_creation_input_tokens (what
- * the provider's input limit counts; cache reads are not).  The token
+ * the provider's input limit counts; cache reads are not).  Only the
+ * "usage" member of a body is parsed, and only events that name "usage".  The token
  * estimate walks the prompt members of a request body.  Any input, JSON or
  * not, is safe: what cannot be read is simply not counted.  It does not
  * decide what to do with the numbers; the limiter does.
@@ -21,9 +22,9 @@
 
 #include "config.h"
 #include "dialect.h"
+#include "jscan.h"
 #include "xmalloc.h"
 
-#define DIALECT_MAX_DEPTH	4096	/* beyond jansson's own parse limit */
 
 static json_t	*dialect_string(const char *s);
 static char	*dialect_dump(json_t *j);
@@ -41,8 +42,6 @@ static int	 dialect_path_ends(const char *path, size_t len,
 static int	 dialect_openai_event(json_t *root, struct dialect_usage *u);
 static int	 dialect_anthropic_event(const char *event, size_t event_len,
 		    json_t *root, struct dialect_usage *u);
-static void	 dialect_count(json_t *j, int depth, uint64_t *bytes);
-static int64_t	 dialect_max_tokens(json_t *root, int64_t def);
 
 /* Return a new JSON string for s: "" for NULL, '?' for bytes not UTF-8. */
 static json_t *
@@ -264,19 +263,48 @@ dialect_read_usage(enum dialect d, json_t *usage, struct dialect_usage *u)
 	return found;
 }
 
-/* Read usage from a whole JSON response body; return 0 if any was found. */
+/*
+ * Read usage from a whole JSON response body; return 0 if any was found.
+ * jscan reads the top-level "usage" member's counts from the text: a
+ * jansson tree of the whole body cost more than everything else the
+ * request needed.  Same rules as dialect_read_usage().
+ */
 int
 dialect_usage_from_body(enum dialect d, const char *body, size_t len,
     struct dialect_usage *u)
 {
-	json_t	*root;
-	int	 rv;
+	static const char *const keys[] = {
+		"input_tokens", "prompt_tokens", "cache_creation_input_tokens",
+		"output_tokens", "completion_tokens"
+	};
+	struct jscan_span	 v[sizeof keys / sizeof keys[0]];
+	const char		*us;
+	size_t			 off, ulen;
+	int64_t			 in, out, cache;
+	int			 found = -1;
 
-	if ((root = dialect_load(body, len)) == NULL)
+	if (jscan_member(body, len, "usage", &off, &ulen) == -1)
 		return -1;
-	rv = dialect_read_usage(d, json_object_get(root, "usage"), u);
-	json_decref(root);
-	return rv;
+	us = body + off;
+	if (jscan_members(us, ulen, keys, sizeof keys / sizeof keys[0],
+	    v) == -1)
+		return -1;
+	if ((v[0].found && jscan_to_uint(us + v[0].off, v[0].len, &in) ==
+	    0) || (v[1].found && jscan_to_uint(us + v[1].off, v[1].len,
+	    &in) == 0)) {
+		if (d == DIALECT_ANTHROPIC && v[2].found && jscan_to_uint(us +
+		    v[2].off, v[2].len, &cache) == 0)
+			in = cache > INT64_MAX - in ? INT64_MAX : in + cache;
+		u->input_tokens = in;
+		found = 0;
+	}
+	if ((v[3].found && jscan_to_uint(us + v[3].off, v[3].len, &out) ==
+	    0) || (v[4].found && jscan_to_uint(us + v[4].off, v[4].len,
+	    &out) == 0)) {
+		u->output_tokens = out;
+		found = 0;
+	}
+	return found;
 }
 
 /* Return 1 if the len bytes at s are exactly what. */
@@ -329,6 +357,9 @@ dialect_usage_from_event(enum dialect d, const char *event,
 	json_t	*root;
 	int	 rv;
 
+	/* Most events carry no usage: do not parse those at all. */
+	if (data == NULL || memmem(data, data_len, "\"usage\"", 7) == NULL)
+		return -1;
 	if ((root = dialect_load(data, data_len)) == NULL)
 		return -1;		/* OpenAI's "[DONE]", junk */
 	if (d == DIALECT_ANTHROPIC)
@@ -339,69 +370,46 @@ dialect_usage_from_event(enum dialect d, const char *event,
 	return rv;
 }
 
-/* Add the UTF-8 bytes of every string value within j to *bytes. */
-static void
-dialect_count(json_t *j, int depth, uint64_t *bytes)
-{
-	const char	*key;
-	json_t		*v;
-	size_t		 i, n;
 
-	if (j == NULL || depth > DIALECT_MAX_DEPTH)
-		return;
-	if (json_is_string(j)) {
-		n = json_string_length(j);
-		*bytes = n > UINT64_MAX - *bytes ? UINT64_MAX : *bytes + n;
-	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v)
-			dialect_count(v, depth + 1, bytes);
-	} else if (json_is_object(j)) {
-		json_object_foreach(j, key, v)
-			dialect_count(v, depth + 1, bytes);
-	}
-}
 
-/* Return the first limit the body names on its output, else def. */
-static int64_t
-dialect_max_tokens(json_t *root, int64_t def)
-{
-	static const char *const keys[] = {
-		"max_tokens", "max_completion_tokens", "max_output_tokens"
-	};
-	int64_t	 v;
-	size_t	 i;
-
-	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-		if (dialect_member_int(root, keys[i], &v) == 0)
-			return v;
-	}
-	return def;
-}
-
-/* Estimate the tokens a request body will cost. */
+/*
+ * Estimate the tokens a request body will cost.  The body is read as text
+ * by jscan (checked as jansson would, then only the prompt members'
+ * strings counted): a jansson tree of every request body cost more than
+ * the rest of the request's handling.
+ */
 int64_t
 dialect_estimate_tokens(const char *body, size_t len,
     int64_t default_max_tokens)
 {
+	/* The prompt members, then the output limits in order of choice. */
 	static const char *const keys[] = {
-		"messages", "system", "input", "prompt"
+		"messages", "system", "input", "prompt",
+		"max_tokens", "max_completion_tokens", "max_output_tokens"
 	};
-	json_t		*root;
-	uint64_t	 bytes = 0, text;
-	int64_t		 def, max;
-	size_t		 i;
+	struct jscan_span	 v[sizeof keys / sizeof keys[0]];
+	uint64_t		 bytes = 0, n, text;
+	int64_t			 def, max;
+	size_t			 i;
 
 	def = default_max_tokens < 0 ? 0 : default_max_tokens;
-	root = dialect_load(body, len);
-	if (!json_is_object(root)) {
-		json_decref(root);
-		return def;
+	if (body == NULL || jscan_valid(body, len) == -1 ||
+	    jscan_members(body, len, keys, sizeof keys / sizeof keys[0],
+	    v) == -1)
+		return def;			/* not a JSON object */
+	for (i = 0; i < 4; i++) {
+		if (!v[i].found)
+			continue;
+		n = jscan_string_bytes(body + v[i].off, v[i].len);
+		bytes = n > UINT64_MAX - bytes ? UINT64_MAX : bytes + n;
 	}
-	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
-		dialect_count(json_object_get(root, keys[i]), 0, &bytes);
 	text = bytes / 4 + (bytes % 4 != 0);
-	max = dialect_max_tokens(root, def);
-	json_decref(root);
+	max = def;
+	for (i = 4; i < sizeof keys / sizeof keys[0]; i++) {
+		if (v[i].found && jscan_to_uint(body + v[i].off, v[i].len,
+		    &max) == 0)
+			break;
+	}
 	if (text > (uint64_t)(INT64_MAX - max))
 		return INT64_MAX;
 	return (int64_t)text + max;

@@ -123,12 +123,16 @@ reply_start(struct stream *s)
 	stream_arm(s, s->pc->idle_timeout);
 }
 
-/* Copy the upstream's end-to-end header fields to the client response. */
+/*
+ * Move the upstream's end-to-end header fields to the client response
+ * (the fields themselves, not copies: in is the upstream's to clear, and
+ * what is left there is freed with it).
+ */
 void
 reply_copy_headers(struct stream *s, struct evkeyvalq *in)
 {
 	struct evkeyvalq	*out;
-	struct evkeyval		*h;
+	struct evkeyval		*h, *next;
 	char			*conn;
 	int			 chunked;
 
@@ -136,7 +140,8 @@ reply_copy_headers(struct stream *s, struct evkeyvalq *in)
 	conn = upstream_connection_tokens(in);
 	/* A length next to chunked framing is meaningless (RFC 9112 6.3). */
 	chunked = evhttp_find_header(in, "Transfer-Encoding") != NULL;
-	TAILQ_FOREACH(h, in, next) {
+	for (h = TAILQ_FIRST(in); h != NULL; h = next) {
+		next = TAILQ_NEXT(h, next);
 		if (headers_is_hop_by_hop(h->key, conn))
 			continue;
 		if (chunked && strcasecmp(h->key, "Content-Length") == 0)
@@ -144,7 +149,8 @@ reply_copy_headers(struct stream *s, struct evkeyvalq *in)
 		/* CORS is the daemon's to answer, never the provider's "*". */
 		if (strncasecmp(h->key, "Access-Control-", 15) == 0)
 			continue;
-		evhttp_add_header(out, h->key, h->value);
+		TAILQ_REMOVE(in, h, next);
+		TAILQ_INSERT_TAIL(out, h, next);
 	}
 	free(conn);
 }

@@ -21,7 +21,7 @@ struct stream;
 size_t	reply_backlog(struct stream *s);
 /* Send the status and the header fields copied to the response so far. */
 void	reply_start(struct stream *s);
-/* Copy the upstream's end-to-end header fields to the client response. */
+/* Move the upstream's end-to-end header fields to the client response. */
 void	reply_copy_headers(struct stream *s, struct evkeyvalq *in);
 /* Send len bytes to the client, reading usage from them when needed. */
 void	reply_forward(struct stream *s, const char *data, size_t len);

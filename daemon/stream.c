@@ -90,6 +90,7 @@ static void	stream_done_cb(void *arg, enum upstream_result res,
 		    const char *why);
 static void	stream_done_held(struct stream *s, enum upstream_result res);
 static void	stream_done_failed(struct stream *s, enum upstream_result res);
+static int	stream_idle_left(struct stream *s);
 static void	stream_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void	stream_client_closed_cb(struct evhttp_connection *evcon,
 		    void *arg);
@@ -389,7 +390,12 @@ stream_body_cb(void *arg, const char *data, size_t len)
 		return 1;		/* offered again after the drain */
 	}
 	reply_forward(s, data, len);
-	stream_arm(s, s->pc->idle_timeout);
+	/*
+	 * The idle timer stays armed where it is: stream_timer_cb sees this
+	 * time and waits the rest (re-arming a timer per chunk cost a heap
+	 * operation per chunk).
+	 */
+	s->idle_from_ms = clock_now_ms();
 	return 0;
 }
 
@@ -511,6 +517,25 @@ stream_drained_cb(struct evhttp_connection *evcon, void *arg)
 	}
 }
 
+/*
+ * The idle deadline passed, but body bytes went out since it was set:
+ * wait the rest of idle_timeout from the last of them and return 1.
+ */
+static int
+stream_idle_left(struct stream *s)
+{
+	uint64_t	now, idle_ms;
+
+	if (!s->headers_sent || s->idle_from_ms == 0)
+		return 0;
+	now = clock_now_ms();
+	idle_ms = (uint64_t)(s->pc->idle_timeout * 1000);
+	if (now - s->idle_from_ms >= idle_ms)
+		return 0;
+	stream_arm_ms(s, idle_ms - (now - s->idle_from_ms));
+	return 1;
+}
+
 /* The phase's deadline passed. */
 static void
 stream_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -532,6 +557,8 @@ stream_timer_cb(evutil_socket_t fd, short what, void *arg)
 		reply_drop_client(s, "client stopped reading");
 		return;
 	case STREAM_UPSTREAM:
+		if (stream_idle_left(s))
+			return;
 		break;
 	}
 	upstream_cancel(s->up);

@@ -61,6 +61,7 @@ struct stream {
 	uint64_t			 admit_ms;	/* first admission */
 	uint64_t			 attempt_ms;	/* this attempt began */
 	uint64_t			 bytes_out;
+	uint64_t			 idle_from_ms;	/* last forward */
 	size_t				 bytes_in;
 	int64_t				 tokens;	/* reserved estimate */
 	int				 status;

@@ -1,16 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * upstream: provider transfers on one curl multi handle driven by libevent.
+ * upstream: provider transfers on curl multi handles driven by libevent.
  *
- * The wiring follows curl's docs/examples/multi-event.c: curl tells us
- * which sockets to watch (upstream_socket_cb keeps one persistent event per
- * socket, attached with curl_multi_assign) and when to wake it
- * (upstream_timer_cb keeps one evtimer); every wake-up calls
- * curl_multi_socket_action() and then upstream_reap(), which collects
- * finished transfers.  Nothing is ever freed inside a curl callback: a
- * transfer cancelled there is marked and reaped afterwards.  Easy handles
- * are reused (curl_easy_reset) and connections stay in the multi handle's
- * pool, so repeated requests to one provider share kept-alive connections.
+ * The curl multi handles and their wiring to libevent are curlev.c's;
+ * after every curl_multi_socket_action() it calls upstream_reap_cb(),
+ * which collects finished transfers.  Nothing is ever freed inside a curl
+ * callback: a transfer cancelled there is marked and reaped afterwards.
+ * Easy handles are reused (curl_easy_reset) and connections stay in the
+ * multi handles' caches, so repeated requests to one provider share
+ * kept-alive connections.
  *
  * Requests are translated here: the client's method, headers (minus
  * hop-by-hop, credentials and the fields curl sets) and body, plus the
@@ -30,19 +28,32 @@
 
 #include "clock.h"
 #include "config.h"
+#include "curlev.h"
 #include "headers.h"
 #include "log.h"
 #include "sim.h"
 #include "upstream.h"
 #include "xmalloc.h"
 
+/*
+ * curl's receive buffer, allocated per transfer: its default 16 KiB while
+ * few transfers run (large bodies in few reads), a small one past
+ * UPSTREAM_BIG_BUFFERS of them (thousands of streams, each sending small
+ * events, would otherwise hold 16 KiB each).
+ */
+#define UPSTREAM_BIG_BUFFERS	256
+/* Request header lines up to this long are built on the stack. */
+#define UPSTREAM_LINE_BYTES	1024
+#define UPSTREAM_BIG_BUFFER	16384L
+#ifndef UPSTREAM_SMALL_BUFFER
+#define UPSTREAM_SMALL_BUFFER	1024L
+#endif
 /* Easy handles kept for reuse; beyond this, finished ones are freed. */
 #define UPSTREAM_SPARE_HANDLES	256
 
 struct upstream_loop {
 	struct event_base	*base;
-	CURLM			*multi;
-	struct event		*timer;
+	struct curlev		*ce;
 	size_t			 active;
 	CURL			*spare[UPSTREAM_SPARE_HANDLES];
 	size_t			 nspare;
@@ -54,6 +65,7 @@ struct upstream {
 	const struct upstream_cbs *cbs;
 	void			*arg;
 	CURL			*easy;		/* NULL for a simulated one */
+	struct curlev_shard	*sh;		/* the multi handle easy is on */
 	struct sim		*sim;
 	struct curl_slist	*req_headers;	/* holds the provider key */
 	struct evkeyvalq	 resp_headers;
@@ -65,12 +77,7 @@ struct upstream {
 	TAILQ_ENTRY(upstream)	 entry;		/* ul->doomed */
 };
 
-static int	upstream_socket_cb(CURL *easy, curl_socket_t fd, int what,
-		    void *arg, void *sockp);
-static int	upstream_timer_cb(CURLM *multi, long timeout_ms, void *arg);
-static void	upstream_event_cb(evutil_socket_t fd, short what, void *arg);
-static void	upstream_timeout_cb(evutil_socket_t fd, short what, void *arg);
-static void	upstream_reap(struct upstream_loop *ul);
+static void	upstream_reap_cb(CURLM *multi, void *arg);
 static void	upstream_finish(struct upstream *u, CURLcode rc);
 static void	upstream_free(struct upstream *u);
 static CURL	*upstream_easy_get(struct upstream_loop *ul);
@@ -108,22 +115,12 @@ upstream_loop_new(struct event_base *base)
 	ul = xcalloc(1, sizeof *ul);
 	ul->base = base;
 	TAILQ_INIT(&ul->doomed);
-	if ((ul->multi = curl_multi_init()) == NULL)
-		fatalx("curl_multi_init failed");
-	ul->timer = evtimer_new(base, upstream_timeout_cb, ul);
-	if (ul->timer == NULL)
-		fatalx("evtimer_new failed");
-	curl_multi_setopt(ul->multi, CURLMOPT_SOCKETFUNCTION,
-	    upstream_socket_cb);
-	curl_multi_setopt(ul->multi, CURLMOPT_SOCKETDATA, ul);
-	curl_multi_setopt(ul->multi, CURLMOPT_TIMERFUNCTION,
-	    upstream_timer_cb);
-	curl_multi_setopt(ul->multi, CURLMOPT_TIMERDATA, ul);
+	ul->ce = curlev_new(base, upstream_reap_cb, ul);
 	return ul;
 }
 
-/* Free ul: the multi handle first (it closes sockets through the socket
- * callback, which frees their events), then the timer. */
+/* Free ul: the multi handles first (closing their connections), then the
+ * spare easy handles. */
 void
 upstream_loop_free(struct upstream_loop *ul)
 {
@@ -131,10 +128,9 @@ upstream_loop_free(struct upstream_loop *ul)
 
 	if (ul == NULL)
 		return;
-	curl_multi_cleanup(ul->multi);
+	curlev_free(ul->ce);
 	for (i = 0; i < ul->nspare; i++)
 		curl_easy_cleanup(ul->spare[i]);
-	event_free(ul->timer);
 	free(ul);
 }
 
@@ -145,89 +141,16 @@ upstream_loop_active(struct upstream_loop *ul)
 	return ul->active;
 }
 
-/* CURLMOPT_SOCKETFUNCTION: keep one persistent event per curl socket. */
-static int
-upstream_socket_cb(CURL *easy, curl_socket_t fd, int what, void *arg,
-    void *sockp)
-{
-	struct upstream_loop	*ul = arg;
-	struct event		*ev = sockp;
-	short			 kind = EV_PERSIST;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (ev != NULL)
-			event_free(ev);
-		curl_multi_assign(ul->multi, fd, NULL);
-		return 0;
-	}
-	if (what & CURL_POLL_IN)
-		kind |= EV_READ;
-	if (what & CURL_POLL_OUT)
-		kind |= EV_WRITE;
-	if (ev != NULL) {
-		event_del(ev);
-		event_assign(ev, ul->base, fd, kind, upstream_event_cb, ul);
-	} else {
-		ev = event_new(ul->base, fd, kind, upstream_event_cb, ul);
-		if (ev == NULL)
-			return -1;
-		curl_multi_assign(ul->multi, fd, ev);
-	}
-	event_add(ev, NULL);
-	return 0;
-}
-
-/* CURLMOPT_TIMERFUNCTION: replace the single curl timer; -1 removes it. */
-static int
-upstream_timer_cb(CURLM *multi, long timeout_ms, void *arg)
-{
-	struct upstream_loop	*ul = arg;
-	struct timeval		 tv;
-
-	if (timeout_ms < 0) {
-		evtimer_del(ul->timer);
-		return 0;
-	}
-	tv = clock_tv_ms((uint64_t)timeout_ms);
-	evtimer_add(ul->timer, &tv);	/* even 0: no curl calls from here */
-	return 0;
-}
-
-/* A curl socket is ready: let curl act on it, then collect results. */
-static void
-upstream_event_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct upstream_loop	*ul = arg;
-	int			 flags = 0, running;
-
-	if (what & EV_READ)
-		flags |= CURL_CSELECT_IN;
-	if (what & EV_WRITE)
-		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(ul->multi, fd, flags, &running);
-	upstream_reap(ul);
-}
-
-/* The curl timer expired: let curl run its timeouts. */
-static void
-upstream_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct upstream_loop	*ul = arg;
-	int			 running;
-
-	curl_multi_socket_action(ul->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	upstream_reap(ul);
-}
-
 /* Collect finished and cancelled transfers, now that curl has returned. */
 static void
-upstream_reap(struct upstream_loop *ul)
+upstream_reap_cb(CURLM *multi, void *arg)
 {
-	struct upstream	*u;
-	CURLMsg		*msg;
-	int		 left;
+	struct upstream_loop	*ul = arg;
+	struct upstream		*u;
+	CURLMsg			*msg;
+	int			 left;
 
-	while ((msg = curl_multi_info_read(ul->multi, &left)) != NULL) {
+	while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &u);
@@ -281,7 +204,8 @@ upstream_free(struct upstream *u)
 	struct upstream_loop	*ul = u->ul;
 
 	if (u->easy != NULL) {
-		curl_multi_remove_handle(ul->multi, u->easy);
+		if (u->sh != NULL)
+			curlev_remove(u->sh, u->easy);
 		upstream_easy_put(ul, u->easy);
 	}
 	curl_slist_free_all(u->req_headers);
@@ -334,7 +258,7 @@ upstream_start(struct upstream_loop *ul, const struct upstream_request *rq,
 	}
 	u->easy = upstream_easy_get(ul);
 	upstream_setup(u, rq);
-	if (curl_multi_add_handle(ul->multi, u->easy) != CURLM_OK) {
+	if ((u->sh = curlev_add(ul->ce, u->easy)) == NULL) {
 		log_warnx("provider %s: cannot start a transfer",
 		    rq->pc->name);
 		upstream_free(u);
@@ -363,6 +287,8 @@ upstream_setup(struct upstream *u, const struct upstream_request *rq)
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, u);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, upstream_write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, u);
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, u->ul->active >
+	    UPSTREAM_BIG_BUFFERS ? UPSTREAM_SMALL_BUFFER : UPSTREAM_BIG_BUFFER);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
@@ -464,22 +390,32 @@ upstream_build_headers(const struct upstream_request *rq)
 	return list;
 }
 
-/* Append "name: value" to list; an empty value uses curl's "name;" form. */
+/*
+ * Append "name: value" to list; an empty value uses curl's "name;" form.
+ * The line is built on the stack when it fits (curl copies it).
+ */
 static struct curl_slist *
 upstream_add_header(struct curl_slist *list, const char *name,
     const char *value)
 {
 	struct curl_slist	*nl;
-	char			*line;
+	char			 buf[UPSTREAM_LINE_BYTES], *line = buf;
+	size_t			 nlen = strlen(name), vlen = strlen(value);
 
-	if (*value == '\0')
-		xasprintf(&line, "%s;", name);
-	else
-		xasprintf(&line, "%s: %s", name, value);
+	if (nlen + vlen + 3 > sizeof buf)
+		line = xmalloc(nlen + vlen + 3);
+	memcpy(line, name, nlen);
+	if (vlen == 0)
+		memcpy(line + nlen, ";", 2);
+	else {
+		memcpy(line + nlen, ": ", 2);
+		memcpy(line + nlen + 2, value, vlen + 1);
+	}
 	if ((nl = curl_slist_append(list, line)) == NULL)
 		fatalx("curl_slist_append failed");
-	explicit_bzero(line, strlen(line));	/* may be a key */
-	free(line);
+	explicit_bzero(line, nlen + vlen + 3);	/* may be a key */
+	if (line != buf)
+		free(line);
 	return nl;
 }
 
@@ -533,12 +469,17 @@ upstream_header_cb(char *data, size_t size, size_t n, void *arg)
 	return u->cancelled ? 0 : size * n;
 }
 
-/* Parse one header line: the status line, a field, or a continuation. */
+/*
+ * Parse one header line: the status line, a field, or a continuation.
+ * The field goes into resp_headers as evhttp_add_header() would put it
+ * (its name and value in their own allocations, freed by
+ * evhttp_clear_headers()), without the two copies that call makes.
+ */
 static void
 upstream_header_line(struct upstream *u, const char *line, size_t len)
 {
 	const char	*colon;
-	char		*name, *value;
+	struct evkeyval	*kv;
 	size_t		 vlen;
 
 	if (len > 5 && strncmp(line, "HTTP/", 5) == 0) {
@@ -550,7 +491,8 @@ upstream_header_line(struct upstream *u, const char *line, size_t len)
 	}
 	if ((colon = memchr(line, ':', len)) == NULL || colon == line)
 		return;			/* obsolete folding or junk: drop */
-	name = xstrndup(line, (size_t)(colon - line));
+	kv = xcalloc(1, sizeof *kv);
+	kv->key = xstrndup(line, (size_t)(colon - line));
 	colon++;
 	vlen = len - (size_t)(colon - line);
 	while (vlen > 0 && (*colon == ' ' || *colon == '\t')) {
@@ -559,11 +501,14 @@ upstream_header_line(struct upstream *u, const char *line, size_t len)
 	}
 	while (vlen > 0 && (colon[vlen - 1] == ' ' || colon[vlen - 1] == '\t'))
 		vlen--;
-	value = xstrndup(colon, vlen);
-	if (headers_value_is_clean(value, vlen))
-		evhttp_add_header(&u->resp_headers, name, value);
-	free(name);
-	free(value);
+	kv->value = xstrndup(colon, vlen);
+	if (!headers_value_is_clean(kv->value, vlen)) {
+		free(kv->key);
+		free(kv->value);
+		free(kv);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&u->resp_headers, kv, next);
 }
 
 /* CURLOPT_WRITEFUNCTION: hand body bytes to the owner, or pause. */

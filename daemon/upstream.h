@@ -43,7 +43,9 @@ struct upstream_request {
 struct upstream_cbs {
 	/*
 	 * The final status and headers arrived (hop-by-hop fields still in;
-	 * the caller filters).  headers stays valid until the upstream ends.
+	 * the caller filters).  headers stays valid until the upstream ends;
+	 * the caller may move fields out of it (they are evhttp_add_header()
+	 * allocations, for evhttp_clear_headers() to free).
 	 */
 	void	(*headers)(void *arg, int status, struct evkeyvalq *headers);
 	/*

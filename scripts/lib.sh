@@ -11,6 +11,10 @@ TEST_PACKAGES="python3-httpx python3-pytest python3-pytest-timeout
 python3-prometheus-client clang
 libclang-rt-14-dev libfuzzer-14-dev valgrind systemd groff-base man-db"
 
+# To run scripts/bench: the load generator, the proxy to compare with,
+# CPU pinning, and /usr/bin/python3 for the helpers.
+BENCH_PACKAGES="wrk nginx-light util-linux procps python3 curl"
+
 # Install each named Debian package that is not installed yet.
 install_missing() {
 	missing=""

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * curlev: libcurl multi handles driven by one libevent loop.
+ *
+ * Each shard is one multi handle with its own evtimer; every socket curl
+ * uses has one persistent event, kept in a table indexed by descriptor
+ * with the shard it belongs to.  Every wake-up calls
+ * curl_multi_socket_action() on that shard and then the owner's reap
+ * callback.  A connection curl puts back in its cache keeps its event,
+ * parked, until curl closes it (curlev_close_cb) or reuses it: removing
+ * it from epoll and adding it back for the next request would cost two
+ * epoll_ctl calls per request.  A parked socket that turns readable (the
+ * server closed it) is only unwatched; curl finds it dead when it next
+ * looks.  Other sockets curl hands over (the threaded resolver's) are
+ * forgotten as soon as curl stops watching them.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "clock.h"
+#include "curlev.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* Shards at most; past them all, the least busy one takes more. */
+#define CURLEV_MAX_SHARDS	128
+/* A shard's connection cache: its transfers' connections plus idle ones. */
+#define CURLEV_SHARD_CONNS	(2L * CURLEV_SHARD_TRANSFERS)
+
+struct curlev_shard {
+	struct curlev		*ce;
+	CURLM			*multi;
+	struct event		*timer;
+	size_t			 active;
+};
+
+/* What the loop knows of one curl socket. */
+struct curlev_sock {
+	struct curlev_shard	*sh;		/* last shard to watch it */
+	struct event		*ev;		/* NULL: not watched */
+	short			 kind;		/* EV_READ|EV_WRITE added, or 0 */
+	int			 conn;		/* opened by curlev_open_cb */
+	int			 parked;	/* curl stopped watching it */
+};
+
+struct curlev {
+	struct event_base	*base;
+	curlev_reap_cb		*reap;
+	void			*arg;
+	struct curlev_shard	*shards[CURLEV_MAX_SHARDS];
+	size_t			 nshards;
+	struct curlev_sock	*socks;		/* indexed by descriptor */
+	size_t			 nsocks;
+};
+
+static struct curlev_shard *curlev_shard_new(struct curlev *ce);
+static struct curlev_shard *curlev_pick(struct curlev *ce);
+static struct curlev_sock *curlev_sock(struct curlev *ce, curl_socket_t fd);
+static void	curlev_watch(struct curlev *ce, struct curlev_sock *cs,
+		    curl_socket_t fd, short kind);
+static void	curlev_unwatch(struct curlev_sock *cs);
+static int	curlev_socket_cb(CURL *easy, curl_socket_t fd, int what,
+		    void *arg, void *sockp);
+static curl_socket_t curlev_open_cb(void *arg, curlsocktype purpose,
+		    struct curl_sockaddr *addr);
+static int	curlev_close_cb(void *arg, curl_socket_t fd);
+static int	curlev_timer_cb(CURLM *multi, long timeout_ms, void *arg);
+static void	curlev_event_cb(evutil_socket_t fd, short what, void *arg);
+static void	curlev_timeout_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Return a set of multi handles run on base; reap gets arg. */
+struct curlev *
+curlev_new(struct event_base *base, curlev_reap_cb *reap, void *arg)
+{
+	struct curlev	*ce;
+
+	ce = xcalloc(1, sizeof *ce);
+	ce->base = base;
+	ce->reap = reap;
+	ce->arg = arg;
+	curlev_shard_new(ce);
+	return ce;
+}
+
+/* Free ce: its multi handles (closing their connections), then events. */
+void
+curlev_free(struct curlev *ce)
+{
+	size_t	i;
+
+	if (ce == NULL)
+		return;
+	for (i = 0; i < ce->nshards; i++)
+		curl_multi_cleanup(ce->shards[i]->multi);
+	for (i = 0; i < ce->nsocks; i++) {
+		if (ce->socks[i].ev != NULL)
+			event_free(ce->socks[i].ev);
+	}
+	for (i = 0; i < ce->nshards; i++) {
+		event_free(ce->shards[i]->timer);
+		free(ce->shards[i]);
+	}
+	free(ce->socks);
+	free(ce);
+}
+
+/* Make one more shard: a multi handle and its timer. */
+static struct curlev_shard *
+curlev_shard_new(struct curlev *ce)
+{
+	struct curlev_shard	*sh;
+
+	sh = xcalloc(1, sizeof *sh);
+	sh->ce = ce;
+	if ((sh->multi = curl_multi_init()) == NULL)
+		fatalx("curl_multi_init failed");
+	if ((sh->timer = evtimer_new(ce->base, curlev_timeout_cb, sh)) == NULL)
+		fatalx("evtimer_new failed");
+	curl_multi_setopt(sh->multi, CURLMOPT_SOCKETFUNCTION, curlev_socket_cb);
+	curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh);
+	curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, curlev_timer_cb);
+	curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh);
+	/*
+	 * curl's default cache holds 4 x the transfers added at the moment:
+	 * after each dip in load it closed connections it had just made.
+	 */
+	curl_multi_setopt(sh->multi, CURLMOPT_MAXCONNECTS, CURLEV_SHARD_CONNS);
+	ce->shards[ce->nshards++] = sh;
+	return sh;
+}
+
+/* Return the first shard with room, a new one, or the least busy. */
+static struct curlev_shard *
+curlev_pick(struct curlev *ce)
+{
+	struct curlev_shard	*best = NULL;
+	size_t			 i;
+
+	for (i = 0; i < ce->nshards; i++) {
+		if (ce->shards[i]->active < CURLEV_SHARD_TRANSFERS)
+			return ce->shards[i];
+		if (best == NULL || ce->shards[i]->active < best->active)
+			best = ce->shards[i];
+	}
+	if (ce->nshards < CURLEV_MAX_SHARDS)
+		return curlev_shard_new(ce);
+	return best;
+}
+
+/* Add easy to the first shard with room and return the shard. */
+struct curlev_shard *
+curlev_add(struct curlev *ce, CURL *easy)
+{
+	struct curlev_shard	*sh = curlev_pick(ce);
+
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, curlev_open_cb);
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, ce);
+	curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, curlev_close_cb);
+	curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, ce);
+	if (curl_multi_add_handle(sh->multi, easy) != CURLM_OK)
+		return NULL;
+	sh->active++;
+	return sh;
+}
+
+/* Remove easy from the shard curlev_add() gave it. */
+void
+curlev_remove(struct curlev_shard *sh, CURL *easy)
+{
+	curl_multi_remove_handle(sh->multi, easy);
+	sh->active--;
+}
+
+/* Return the table entry of fd, growing the table to hold it. */
+static struct curlev_sock *
+curlev_sock(struct curlev *ce, curl_socket_t fd)
+{
+	size_t	n = ce->nsocks;
+
+	if ((size_t)fd >= n) {
+		while (n <= (size_t)fd)
+			n = n == 0 ? 64 : n * 2;
+		ce->socks = xreallocarray(ce->socks, n, sizeof *ce->socks);
+		memset(ce->socks + ce->nsocks, 0,
+		    (n - ce->nsocks) * sizeof *ce->socks);
+		ce->nsocks = n;
+	}
+	return &ce->socks[fd];
+}
+
+/* Watch fd for kind, touching epoll only when the interest changes. */
+static void
+curlev_watch(struct curlev *ce, struct curlev_sock *cs, curl_socket_t fd,
+    short kind)
+{
+	if (cs->ev == NULL)
+		cs->ev = event_new(ce->base, fd, kind | EV_PERSIST,
+		    curlev_event_cb, ce);
+	else if (cs->kind != kind) {
+		event_del(cs->ev);
+		event_assign(cs->ev, ce->base, fd, kind | EV_PERSIST,
+		    curlev_event_cb, ce);
+	} else
+		return;
+	if (cs->ev == NULL)
+		fatalx("%s: out of memory", __func__);
+	event_add(cs->ev, NULL);
+	cs->kind = kind;
+}
+
+/* Stop watching a socket, and forget its event. */
+static void
+curlev_unwatch(struct curlev_sock *cs)
+{
+	if (cs->ev != NULL)
+		event_free(cs->ev);
+	cs->ev = NULL;
+	cs->kind = 0;
+	cs->parked = 0;
+}
+
+/*
+ * CURLMOPT_SOCKETFUNCTION: watch what curl asks for.  A connection curl no
+ * longer watches (back in its cache) stays registered for reading, parked.
+ */
+static int
+curlev_socket_cb(CURL *easy, curl_socket_t fd, int what, void *arg,
+    void *sockp)
+{
+	struct curlev_shard	*sh = arg;
+	struct curlev_sock	*cs = curlev_sock(sh->ce, fd);
+	short			 kind = 0;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (!cs->conn || cs->ev == NULL) {
+			curlev_unwatch(cs);	/* e.g. the resolver's */
+			return 0;
+		}
+		cs->parked = 1;
+		if (cs->kind != EV_READ)
+			curlev_watch(sh->ce, cs, fd, EV_READ);
+		return 0;
+	}
+	cs->sh = sh;
+	cs->parked = 0;
+	if (what & CURL_POLL_IN)
+		kind |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		kind |= EV_WRITE;
+	curlev_watch(sh->ce, cs, fd, kind);
+	return 0;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: open a connection socket, and remember it. */
+static curl_socket_t
+curlev_open_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	struct curlev		*ce = arg;
+	struct curlev_sock	*cs;
+	curl_socket_t		 fd;
+
+	fd = socket(addr->family, addr->socktype, addr->protocol);
+	if (fd == CURL_SOCKET_BAD)
+		return fd;
+	cs = curlev_sock(ce, fd);
+	curlev_unwatch(cs);
+	cs->conn = 1;
+	return fd;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: forget fd's event before fd is gone. */
+static int
+curlev_close_cb(void *arg, curl_socket_t fd)
+{
+	struct curlev		*ce = arg;
+	struct curlev_sock	*cs = curlev_sock(ce, fd);
+
+	curlev_unwatch(cs);
+	cs->conn = 0;
+	cs->sh = NULL;
+	return close(fd);
+}
+
+/* CURLMOPT_TIMERFUNCTION: replace the shard's timer; -1 removes it. */
+static int
+curlev_timer_cb(CURLM *multi, long timeout_ms, void *arg)
+{
+	struct curlev_shard	*sh = arg;
+	struct timeval		 tv;
+
+	if (timeout_ms < 0) {
+		evtimer_del(sh->timer);
+		return 0;
+	}
+	tv = clock_tv_ms((uint64_t)timeout_ms);
+	evtimer_add(sh->timer, &tv);	/* even 0: no curl calls from here */
+	return 0;
+}
+
+/* A curl socket is ready: let its shard act on it, then reap. */
+static void
+curlev_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct curlev		*ce = arg;
+	struct curlev_sock	*cs = &ce->socks[fd];
+	struct curlev_shard	*sh = cs->sh;
+	int			 flags = 0, running;
+
+	if (cs->parked || sh == NULL) {
+		/* Closed or spoken to while idle: curl finds out on reuse. */
+		event_del(cs->ev);
+		cs->kind = 0;
+		return;
+	}
+	if (what & EV_READ)
+		flags |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(sh->multi, fd, flags, &running);
+	ce->reap(sh->multi, ce->arg);
+}
+
+/* A shard's curl timer expired: let curl run its timeouts, then reap. */
+static void
+curlev_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct curlev_shard	*sh = arg;
+	int			 running;
+
+	curl_multi_socket_action(sh->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	sh->ce->reap(sh->multi, sh->ce->arg);
+}
