@@ -12,6 +12,7 @@ wire: framing, hop-by-hop headers, arrival times, slow readers, hang-ups.
 import json
 import os
 import re
+import selectors
 import shlex
 import signal
 import socket
@@ -671,3 +672,26 @@ def stream_request(port, target, body, headers=(), timeout=30.0,
 
 def jbody(obj):
     return json.dumps(obj).encode()
+
+
+def read_until_closed(socks, timeout):
+    """Read every socket until it closes or timeout passes; return what
+    each sent, as a list in the order of socks."""
+    sel = selectors.DefaultSelector()
+    data = {}
+    for s in socks:
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ)
+        data[s] = b""
+    deadline = now() + timeout
+    while sel.get_map() and now() < deadline:
+        for key, _ in sel.select(max(0.0, deadline - now())):
+            try:
+                chunk = key.fileobj.recv(4096)
+            except OSError:
+                chunk = b""
+            data[key.fileobj] += chunk
+            if chunk == b"":
+                sel.unregister(key.fileobj)
+    sel.close()
+    return [data[s] for s in socks]

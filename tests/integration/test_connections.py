@@ -7,7 +7,6 @@ and running out of descriptors answers 503 without failing a live stream.
 
 import os
 import resource
-import selectors
 import socket
 import threading
 import time
@@ -195,24 +194,7 @@ def test_max_connections_sheds_with_503(start_daemon, mock):
 def _count_503(socks, timeout):
     """Read every socket until it closes or timeout passes; return how
     many were answered 503 with Retry-After."""
-    sel = selectors.DefaultSelector()
-    data = {}
-    for s in socks:
-        s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ)
-        data[s] = b""
-    deadline = now() + timeout
-    while sel.get_map() and now() < deadline:
-        for key, _ in sel.select(max(0.0, deadline - now())):
-            try:
-                chunk = key.fileobj.recv(4096)
-            except OSError:
-                chunk = b""
-            data[key.fileobj] += chunk
-            if chunk == b"":
-                sel.unregister(key.fileobj)
-    sel.close()
-    return sum(1 for v in data.values()
+    return sum(1 for v in itlib.read_until_closed(socks, timeout)
                if v.startswith(b"HTTP/1.1 503") and b"Retry-After: 1" in v)
 
 

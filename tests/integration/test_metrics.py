@@ -13,7 +13,6 @@ import json
 import os
 import re
 import resource
-import selectors
 import signal
 import socket
 
@@ -371,24 +370,8 @@ def test_overload_counted(start_daemon, mock):
 def _answered_503(socks, timeout):
     """Read every socket until it closes or timeout passes; return how
     many were answered 503."""
-    sel = selectors.DefaultSelector()
-    data = {}
-    for s in socks:
-        s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ)
-        data[s] = b""
-    deadline = itlib.now() + timeout
-    while sel.get_map() and itlib.now() < deadline:
-        for key, _ in sel.select(max(0.0, deadline - itlib.now())):
-            try:
-                chunk = key.fileobj.recv(4096)
-            except OSError:
-                chunk = b""
-            data[key.fileobj] += chunk
-            if chunk == b"":
-                sel.unregister(key.fileobj)
-    sel.close()
-    return sum(1 for v in data.values() if v.startswith(b"HTTP/1.1 503"))
+    return sum(1 for v in itlib.read_until_closed(socks, timeout)
+               if v.startswith(b"HTTP/1.1 503"))
 
 
 def test_503_at_accept_counted_unrouted(start_daemon, mock):
