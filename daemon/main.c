@@ -131,7 +131,12 @@ main_apply_log_level(const struct config *cf)
 	    (enum log_level)level);
 }
 
-/* Return an event base that can tell when a peer hangs up (EV_CLOSED). */
+/*
+ * Return an event base that can tell when a peer hangs up (EV_CLOSED).
+ * With the changelist, an fd's interest changes within one loop iteration
+ * reach the kernel as one epoll_ctl (or none, when they cancel out):
+ * evhttp and curl toggle read and write interest several times a request.
+ */
 static struct event_base *
 main_base_new(void)
 {
@@ -141,13 +146,7 @@ main_base_new(void)
 	if ((ec = event_config_new()) == NULL)
 		fatalx("event_config_new failed");
 	event_config_require_features(ec, EV_FEATURE_EARLY_CLOSE);
-	/*
-	 * No EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST: with it, a descriptor
-	 * closed and reused within one loop turn (an upstream connection
-	 * curl closes, a client accepted on its number) sometimes never
-	 * reached epoll, and the client was closed at header_timeout
-	 * unanswered (test_stress, about 1 run in 2).
-	 */
+	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 	base = event_base_new_with_config(ec);
 	event_config_free(ec);
 	if (base == NULL)

@@ -51,8 +51,8 @@ def _one(port, kind):
     try:
         r = request(port, "POST", PATH, hs, jbody(body), timeout=30 * SLOW)
         return r.status
-    except (OSError, itlib.IncompleteBody) as e:
-        return "cut (%s: %s)" % (type(e).__name__, e)
+    except (OSError, itlib.IncompleteBody):
+        return "cut"
 
 
 @pytest.mark.timeout(600)
