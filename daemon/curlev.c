@@ -7,19 +7,15 @@
  * with the shard it belongs to.  Every wake-up calls
  * curl_multi_socket_action() on that shard and then the owner's reap
  * callback.  When curl stops watching a socket (a connection back in its
- * cache, say) its event is freed at once.  Keeping it registered instead
- * saves two epoll_ctl calls a request, but together with the epoll
- * changelist (main.c) it lost clients: a descriptor closed while still
- * registered and reused within the same loop turn sometimes never reached
- * epoll, and test_stress saw a client closed unanswered about one run in
- * two.  The changelist is worth more (without it CPU per request was
- * 1.40 x in one A/B run; without parking 0.91 x, within noise), so
- * parking went.  curlev_close_cb frees a socket's event before the
- * descriptor can be reused.
+ * cache, say) its event is freed at once, and curlev_close_cb makes sure
+ * of it before a descriptor can be reused.  Keeping idle connections
+ * registered saves two epoll_ctl calls a request, but together with the
+ * epoll changelist (main.c) it lost clients: a descriptor closed while
+ * still registered and reused within one loop turn sometimes never
+ * reached epoll.  The changelist is worth more (1.40 x the CPU per
+ * request without it in one A/B run; 0.91 x without parking, within
+ * noise).
  */
-#include <sys/types.h>
-#include <sys/socket.h>
-
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +46,6 @@ struct curlev_sock {
 	struct curlev_shard	*sh;		/* last shard to watch it */
 	struct event		*ev;		/* NULL: not watched */
 	short			 kind;		/* EV_READ|EV_WRITE added, or 0 */
-	int			 conn;		/* opened by curlev_open_cb */
 };
 
 struct curlev {
@@ -71,8 +66,6 @@ static void	curlev_watch(struct curlev *ce, struct curlev_sock *cs,
 static void	curlev_unwatch(struct curlev_sock *cs);
 static int	curlev_socket_cb(CURL *easy, curl_socket_t fd, int what,
 		    void *arg, void *sockp);
-static curl_socket_t curlev_open_cb(void *arg, curlsocktype purpose,
-		    struct curl_sockaddr *addr);
 static int	curlev_close_cb(void *arg, curl_socket_t fd);
 static int	curlev_timer_cb(CURLM *multi, long timeout_ms, void *arg);
 static void	curlev_event_cb(evutil_socket_t fd, short what, void *arg);
@@ -163,8 +156,6 @@ curlev_add(struct curlev *ce, CURL *easy)
 {
 	struct curlev_shard	*sh = curlev_pick(ce);
 
-	curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, curlev_open_cb);
-	curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, ce);
 	curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, curlev_close_cb);
 	curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, ce);
 	if (curl_multi_add_handle(sh->multi, easy) != CURLM_OK)
@@ -250,23 +241,6 @@ curlev_socket_cb(CURL *easy, curl_socket_t fd, int what, void *arg,
 	return 0;
 }
 
-/* CURLOPT_OPENSOCKETFUNCTION: open a connection socket, and remember it. */
-static curl_socket_t
-curlev_open_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
-{
-	struct curlev		*ce = arg;
-	struct curlev_sock	*cs;
-	curl_socket_t		 fd;
-
-	fd = socket(addr->family, addr->socktype, addr->protocol);
-	if (fd == CURL_SOCKET_BAD)
-		return fd;
-	cs = curlev_sock(ce, fd);
-	curlev_unwatch(cs);
-	cs->conn = 1;
-	return fd;
-}
-
 /* CURLOPT_CLOSESOCKETFUNCTION: forget fd's event before fd is gone. */
 static int
 curlev_close_cb(void *arg, curl_socket_t fd)
@@ -275,7 +249,6 @@ curlev_close_cb(void *arg, curl_socket_t fd)
 	struct curlev_sock	*cs = curlev_sock(ce, fd);
 
 	curlev_unwatch(cs);
-	cs->conn = 0;
 	cs->sh = NULL;
 	return close(fd);
 }

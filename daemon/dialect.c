@@ -9,10 +9,11 @@
  * message_start and message_delta, by event name or by the data's "type",
  * counting input as input_tokens plus cache_creation_input_tokens (what
  * the provider's input limit counts; cache reads are not).  Only the
- * "usage" member of a body is parsed, and only events that name "usage".  The token
- * estimate walks the prompt members of a request body.  Any input, JSON or
- * not, is safe: what cannot be read is simply not counted.  It does not
- * decide what to do with the numbers; the limiter does.
+ * "usage" member of a body is read, and only events that name "usage" are
+ * parsed.  The token estimate walks the prompt members of a request body.
+ * Any input, JSON or not, is safe: what cannot be read is simply not
+ * counted.  It does not decide what to do with the numbers; the limiter
+ * does.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,6 +26,20 @@
 #include "jscan.h"
 #include "xmalloc.h"
 
+/* The usage counts read, in dialect_usage_keys' order. */
+enum dialect_usage_key {
+	DIALECT_USAGE_INPUT,		/* input_tokens */
+	DIALECT_USAGE_PROMPT,		/* prompt_tokens */
+	DIALECT_USAGE_CACHE,		/* cache_creation_input_tokens */
+	DIALECT_USAGE_OUTPUT,		/* output_tokens */
+	DIALECT_USAGE_COMPLETION,	/* completion_tokens */
+	DIALECT_NUSAGE
+};
+
+static const char *const dialect_usage_keys[DIALECT_NUSAGE] = {
+	"input_tokens", "prompt_tokens", "cache_creation_input_tokens",
+	"output_tokens", "completion_tokens"
+};
 
 static json_t	*dialect_string(const char *s);
 static char	*dialect_dump(json_t *j);
@@ -36,6 +51,8 @@ static json_t	*dialect_load(const char *s, size_t len);
 static int	 dialect_member_int(json_t *o, const char *key, int64_t *out);
 static int	 dialect_read_usage(enum dialect d, json_t *usage,
 		    struct dialect_usage *u);
+static int	 dialect_take_usage(enum dialect d,
+		    const int64_t n[DIALECT_NUSAGE], struct dialect_usage *u);
 static int	 dialect_is(const char *s, size_t len, const char *what);
 static int	 dialect_path_ends(const char *path, size_t len,
 		    const char *suffix);
@@ -242,21 +259,44 @@ dialect_member_int(json_t *o, const char *key, int64_t *out)
 static int
 dialect_read_usage(enum dialect d, json_t *usage, struct dialect_usage *u)
 {
-	int64_t	 in, out, cache;
-	int	 found = -1;
+	int64_t	n[DIALECT_NUSAGE];
+	size_t	i;
 
 	if (!json_is_object(usage))
 		return -1;
-	if (dialect_member_int(usage, "input_tokens", &in) == 0 ||
-	    dialect_member_int(usage, "prompt_tokens", &in) == 0) {
-		if (d == DIALECT_ANTHROPIC && dialect_member_int(usage,
-		    "cache_creation_input_tokens", &cache) == 0)
+	for (i = 0; i < DIALECT_NUSAGE; i++) {
+		if (dialect_member_int(usage, dialect_usage_keys[i],
+		    &n[i]) == -1)
+			n[i] = -1;
+	}
+	return dialect_take_usage(d, n, u);
+}
+
+/*
+ * Update u from the counts found (-1: absent or not a count); return 0 if
+ * there was any.  Input is input_tokens or else prompt_tokens, plus, for
+ * Anthropic, cache_creation_input_tokens; output is output_tokens or else
+ * completion_tokens.
+ */
+static int
+dialect_take_usage(enum dialect d, const int64_t n[DIALECT_NUSAGE],
+    struct dialect_usage *u)
+{
+	int64_t	in = n[DIALECT_USAGE_INPUT], out = n[DIALECT_USAGE_OUTPUT];
+	int64_t	cache = n[DIALECT_USAGE_CACHE];
+	int	found = -1;
+
+	if (in < 0)
+		in = n[DIALECT_USAGE_PROMPT];
+	if (in >= 0) {
+		if (d == DIALECT_ANTHROPIC && cache >= 0)
 			in = cache > INT64_MAX - in ? INT64_MAX : in + cache;
 		u->input_tokens = in;
 		found = 0;
 	}
-	if (dialect_member_int(usage, "output_tokens", &out) == 0 ||
-	    dialect_member_int(usage, "completion_tokens", &out) == 0) {
+	if (out < 0)
+		out = n[DIALECT_USAGE_COMPLETION];
+	if (out >= 0) {
 		u->output_tokens = out;
 		found = 0;
 	}
@@ -267,44 +307,29 @@ dialect_read_usage(enum dialect d, json_t *usage, struct dialect_usage *u)
  * Read usage from a whole JSON response body; return 0 if any was found.
  * jscan reads the top-level "usage" member's counts from the text: a
  * jansson tree of the whole body cost more than everything else the
- * request needed.  Same rules as dialect_read_usage().
+ * request needed.
  */
 int
 dialect_usage_from_body(enum dialect d, const char *body, size_t len,
     struct dialect_usage *u)
 {
-	static const char *const keys[] = {
-		"input_tokens", "prompt_tokens", "cache_creation_input_tokens",
-		"output_tokens", "completion_tokens"
-	};
-	struct jscan_span	 v[sizeof keys / sizeof keys[0]];
+	struct jscan_span	 v[DIALECT_NUSAGE];
+	int64_t			 n[DIALECT_NUSAGE];
 	const char		*us;
-	size_t			 off, ulen;
-	int64_t			 in, out, cache;
-	int			 found = -1;
+	size_t			 i, off, ulen;
 
 	if (jscan_member(body, len, "usage", &off, &ulen) == -1)
 		return -1;
 	us = body + off;
-	if (jscan_members(us, ulen, keys, sizeof keys / sizeof keys[0],
+	if (jscan_members(us, ulen, dialect_usage_keys, DIALECT_NUSAGE,
 	    v) == -1)
 		return -1;
-	if ((v[0].found && jscan_to_uint(us + v[0].off, v[0].len, &in) ==
-	    0) || (v[1].found && jscan_to_uint(us + v[1].off, v[1].len,
-	    &in) == 0)) {
-		if (d == DIALECT_ANTHROPIC && v[2].found && jscan_to_uint(us +
-		    v[2].off, v[2].len, &cache) == 0)
-			in = cache > INT64_MAX - in ? INT64_MAX : in + cache;
-		u->input_tokens = in;
-		found = 0;
+	for (i = 0; i < DIALECT_NUSAGE; i++) {
+		if (!v[i].found || jscan_to_uint(us + v[i].off, v[i].len,
+		    &n[i]) == -1)
+			n[i] = -1;
 	}
-	if ((v[3].found && jscan_to_uint(us + v[3].off, v[3].len, &out) ==
-	    0) || (v[4].found && jscan_to_uint(us + v[4].off, v[4].len,
-	    &out) == 0)) {
-		u->output_tokens = out;
-		found = 0;
-	}
-	return found;
+	return dialect_take_usage(d, n, u);
 }
 
 /* Return 1 if the len bytes at s are exactly what. */
@@ -369,8 +394,6 @@ dialect_usage_from_event(enum dialect d, const char *event,
 	json_decref(root);
 	return rv;
 }
-
-
 
 /*
  * Estimate the tokens a request body will cost.  The body is read as text

@@ -42,12 +42,10 @@
  * events, would otherwise hold 16 KiB each).
  */
 #define UPSTREAM_BIG_BUFFERS	256
+#define UPSTREAM_BIG_BUFFER	16384L
+#define UPSTREAM_SMALL_BUFFER	1024L
 /* Request header lines up to this long are built on the stack. */
 #define UPSTREAM_LINE_BYTES	1024
-#define UPSTREAM_BIG_BUFFER	16384L
-#ifndef UPSTREAM_SMALL_BUFFER
-#define UPSTREAM_SMALL_BUFFER	1024L
-#endif
 /* Easy handles kept for reuse; beyond this, finished ones are freed. */
 #define UPSTREAM_SPARE_HANDLES	256
 

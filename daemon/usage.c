@@ -24,7 +24,6 @@ struct usage_reader {
 	size_t			 len;
 	size_t			 size;
 	int			 too_large;
-	int			 body_read;	/* body parsed */
 	struct dialect_usage	 usage;
 };
 
@@ -90,11 +89,9 @@ usage_reader_tokens(struct usage_reader *r, int64_t *prompt,
 	*prompt = *completion = -1;
 	if (r->too_large)
 		return -1;
-	if (r->sse == NULL && r->len > 0 && !r->body_read) {
+	if (r->sse == NULL && r->len > 0)
 		dialect_usage_from_body(r->dialect, r->body, r->len,
 		    &r->usage);
-		r->body_read = 1;	/* parsed once, however often asked */
-	}
 	if (r->usage.input_tokens < 0 && r->usage.output_tokens < 0)
 		return -1;
 	*prompt = r->usage.input_tokens;
