@@ -67,7 +67,8 @@ static struct metrics_provider		*metrics_unrouted_block;
 /* SPEC section 8's labels, in enum metrics_reason's order. */
 static const char *const metrics_reasons[METRICS_NREASONS] = {
 	"queue_full", "queue_timeout", "too_large", "unauthorized",
-	"forbidden", "overload", "shutdown"
+	"forbidden", "overload", "shutdown", "cancelled", "batch_deadline",
+	"bad_request", "header_too_large", "method_not_allowed"
 };
 
 /* Upper bounds in microseconds (ms to minutes), then +Inf. */
@@ -183,19 +184,6 @@ metrics_unrouted(void)
 	if (metrics_unrouted_block == NULL)
 		metrics_unrouted_block = metrics_new("", 0);
 	return metrics_unrouted_block;
-}
-
-/* Return the reason for an access-log label, or -1. */
-int
-metrics_reason(const char *label)
-{
-	int	i;
-
-	for (i = 0; label != NULL && i < METRICS_NREASONS; i++) {
-		if (strcmp(label, metrics_reasons[i]) == 0)
-			return i;
-	}
-	return -1;
 }
 
 /* Count n requests answered with status. */

@@ -28,6 +28,11 @@ enum metrics_reason {
 	METRICS_FORBIDDEN,
 	METRICS_OVERLOAD,
 	METRICS_SHUTDOWN,
+	METRICS_CANCELLED,
+	METRICS_BATCH_DEADLINE,
+	METRICS_BAD_REQUEST,
+	METRICS_HEAD_TOO_LARGE,
+	METRICS_METHOD_NOT_ALLOWED,
 	METRICS_NREASONS
 };
 
@@ -42,8 +47,6 @@ enum metrics_histogram {
 struct metrics_provider *metrics_provider(const char *name);
 /* Return the block for requests no provider saw (provider=""). */
 struct metrics_provider *metrics_unrouted(void);
-/* Return the reason for an access-log label, or -1 if not one of them. */
-int		metrics_reason(const char *label);
 
 /* Count n requests answered with status (0: the client left first). */
 void		metrics_count_request(struct metrics_provider *m,

@@ -39,6 +39,7 @@
 #include <event2/util.h>
 #include <jansson.h>
 
+#include "access.h"
 #include "clock.h"
 #include "config.h"
 #include "conn.h"
@@ -96,8 +97,9 @@ static void	server_preflight(struct evhttp_request *req);
 static void	server_stopping(struct server *srv,
 		    struct evhttp_request *req, const struct route *r);
 static void	server_refuse(struct server *srv, struct evhttp_request *req,
-		    const struct route *r, int status, const char *reason,
+		    const struct route *r, int status, enum access_end end,
 		    const char *message);
+static const char *server_method_name(struct evhttp_request *req);
 static void	server_reply_json(struct evhttp_request *req, int status,
 		    const char *body);
 static void	server_unknown_provider(struct server *srv,
@@ -489,7 +491,7 @@ server_stopping(struct server *srv, struct evhttp_request *req,
 	    "Connection", "close");
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Retry-After", "1");
-	server_refuse(srv, req, r, 503, "shutdown",
+	server_refuse(srv, req, r, 503, ACCESS_SHUTDOWN,
 	    "the daemon is shutting down");
 }
 
@@ -507,14 +509,14 @@ server_guard_head(struct server *srv, struct evhttp_request *req,
 	case CONN_BAD:
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Connection", "close");
-		server_refuse(srv, req, r, 400, "bad_request", why);
+		server_refuse(srv, req, r, 400, ACCESS_BAD_REQUEST, why);
 		return -1;
 	case CONN_SHED:
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Connection", "close");
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Retry-After", "1");
-		server_refuse(srv, req, r, 503, "overload",
+		server_refuse(srv, req, r, 503, ACCESS_OVERLOAD,
 		    "too many client connections (max_connections)");
 		return -1;
 	case CONN_OK:
@@ -523,7 +525,7 @@ server_guard_head(struct server *srv, struct evhttp_request *req,
 	if (server_hygiene(req, &why) != GUARD_OK) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Connection", "close");
-		server_refuse(srv, req, r, 400, "bad_request", why);
+		server_refuse(srv, req, r, 400, ACCESS_BAD_REQUEST, why);
 		return -1;
 	}
 	http11 = req->major > 1 || (req->major == 1 && req->minor >= 1);
@@ -531,12 +533,12 @@ server_guard_head(struct server *srv, struct evhttp_request *req,
 	if (v == GUARD_BAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Connection", "close");
-		server_refuse(srv, req, r, 400, "bad_request",
+		server_refuse(srv, req, r, 400, ACCESS_BAD_REQUEST,
 		    "an HTTP/1.1 request needs a Host header");
 		return -1;
 	}
 	if (v != GUARD_OK) {
-		server_refuse(srv, req, r, 403, "forbidden",
+		server_refuse(srv, req, r, 403, ACCESS_FORBIDDEN,
 		    "this Host is not allowed (DNS rebinding protection)");
 		return -1;
 	}
@@ -556,7 +558,7 @@ server_guard_caller(struct server *srv, struct evhttp_request *req,
 	const char		*origin = evhttp_find_header(in, "Origin");
 
 	if (guard_origin(srv->cf, origin) != GUARD_OK) {
-		server_refuse(srv, req, r, 403, "forbidden",
+		server_refuse(srv, req, r, 403, ACCESS_FORBIDDEN,
 		    "this Origin is not allowed");
 		return -1;
 	}
@@ -575,7 +577,7 @@ server_guard_caller(struct server *srv, struct evhttp_request *req,
 	    evhttp_find_header(in, "x-api-key")) == GUARD_OK)
 		return 0;
 	evhttp_add_header(out, "WWW-Authenticate", "Bearer");
-	server_refuse(srv, req, r, 401, "unauthorized",
+	server_refuse(srv, req, r, 401, ACCESS_UNAUTHORIZED,
 	    "a valid client token is required");
 	return -1;
 }
@@ -630,28 +632,57 @@ server_preflight(struct evhttp_request *req)
  */
 static void
 server_refuse(struct server *srv, struct evhttp_request *req,
-    const struct route *r, int status, const char *reason,
+    const struct route *r, int status, enum access_end end,
     const char *message)
 {
 	const struct provider_config	*pc = NULL;
-	const char			*uri = evhttp_request_get_uri(req);
 	struct metrics_provider		*m = metrics_unrouted();
+	struct access_entry		 e;
 	char				 code[64];
-	int				 why = metrics_reason(reason);
 
 	if (r->kind == ROUTE_PROVIDER) {
 		pc = &srv->cf->providers[r->provider];
 		m = metrics_provider(pc->name);
 	}
-	metrics_count_request(m, status, 1);
-	if (why != -1)		/* bad_request is not a refusal of ours */
-		metrics_count_refusal(m, (enum metrics_reason)why, 1);
-	log_info("access provider=%s path=%.*s status=%d reason=%s%s%s",
-	    pc != NULL ? pc->name : "-", (int)strcspn(uri, "?"), uri, status,
-	    reason, status == 400 ? " why=" : "", status == 400 ?
-	    message : "");
-	snprintf(code, sizeof code, "llmproxy_%s", reason);
+	memset(&e, 0, sizeof e);
+	e.provider = pc != NULL ? pc->name : NULL;
+	e.method = server_method_name(req);
+	e.target = evhttp_request_get_uri(req);
+	e.status = status;
+	e.end = end;
+	e.detail = end == ACCESS_BAD_REQUEST ? message : NULL;
+	e.estimate = -1;
+	access_record(m, &e);
+	snprintf(code, sizeof code, "llmproxy_%s", access_label(end));
 	reply_error(req, pc, status, code, message);
+}
+
+/* Return req's method as it was sent. */
+static const char *
+server_method_name(struct evhttp_request *req)
+{
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_OPTIONS:
+		return "OPTIONS";
+	case EVHTTP_REQ_PATCH:
+		return "PATCH";
+	case EVHTTP_REQ_TRACE:
+		return "TRACE";
+	case EVHTTP_REQ_CONNECT:
+		return "CONNECT";
+	default:
+		return "-";
+	}
 }
 
 /* Hand a provider's request to a new stream. */

@@ -44,6 +44,7 @@
 #include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 
+#include "access.h"
 #include "clock.h"
 #include "config.h"
 #include "conn.h"
@@ -95,9 +96,7 @@ static void	stream_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void	stream_client_closed_cb(struct evhttp_connection *evcon,
 		    void *arg);
 static void	stream_hangup_cb(evutil_socket_t fd, short what, void *arg);
-static const char *stream_refusal_reason(const char *code);
-static void	stream_record(struct stream *s, uint64_t start, uint64_t now,
-		    const char *reason);
+static enum access_end stream_end(const char *why);
 
 static const struct upstream_cbs stream_upstream_cbs = {
 	stream_headers_cb, stream_body_cb, stream_done_cb
@@ -604,21 +603,25 @@ stream_hangup_cb(evutil_socket_t fd, short what, void *arg)
 void
 stream_free(struct stream *s, const char *why)
 {
-	uint64_t	now = clock_now_ms();
-	uint64_t	start = s->admit_ms != 0 ? s->admit_ms : now;
+	uint64_t		now = clock_now_ms();
+	uint64_t		start = s->admit_ms != 0 ? s->admit_ms : now;
+	struct access_entry	e;
 
-	const char	*reason = stream_refusal_reason(why);
-
-	if (log_enabled(LOG_LEVEL_INFO))
-		log_info("access provider=%s path=%.*s status=%d queue_ms=%"
-		    PRIu64 " upstream_ms=%" PRIu64 " bytes_in=%zu bytes_out=%"
-		    PRIu64 " attempts=%d%s%s", s->pc->name,
-		    (int)strcspn(s->rest, "?"), s->rest, s->status,
-		    start - s->arrive_ms, now - start, s->bytes_in,
-		    s->bytes_out, s->attempts, reason != NULL ? " reason=" :
-		    why != NULL ? " end=" : "", reason != NULL ? reason :
-		    why != NULL ? why : "");
-	stream_record(s, start, now, reason);
+	memset(&e, 0, sizeof e);
+	e.provider = s->pc->name;
+	e.method = "-";
+	e.target = s->rest;
+	e.status = s->status;
+	e.end = stream_end(why);
+	e.queue_ms = start - s->arrive_ms;
+	e.upstream_ms = now - start;
+	e.duration_ms = now - s->arrive_ms;
+	e.bytes_in = s->bytes_in;
+	e.bytes_out = s->bytes_out;
+	e.attempts = s->attempts;
+	e.estimate = s->reads_usage && s->attempts > 0 ? s->tokens : -1;
+	e.timed = 1;
+	access_record(provider_metrics(s->prov), &e);
 	upstream_cancel(s->up);
 	provider_withdraw(s->prov, &s->ticket);
 	if (s->slot)
@@ -639,47 +642,37 @@ stream_free(struct stream *s, const char *why)
 	free(s);
 }
 
-/*
- * Count the exchange in its provider's metrics, as the access line
- * reports it: status, reason, bytes, queue_ms and the whole duration.
- */
-static void
-stream_record(struct stream *s, uint64_t start, uint64_t now,
-    const char *reason)
+/* How a stream ended, from the code or words its ending gave. */
+static enum access_end
+stream_end(const char *why)
 {
-	struct metrics_provider	*m = provider_metrics(s->prov);
-	int			 why = metrics_reason(reason);
-
-	metrics_count_request(m, s->status, 1);
-	if (why != -1)
-		metrics_count_refusal(m, (enum metrics_reason)why, 1);
-	metrics_count_bytes(m, s->bytes_in, s->bytes_out);
-	if (s->reads_usage && s->attempts > 0)
-		metrics_count_estimate(m, s->tokens);
-	metrics_observe_ms(m, METRICS_QUEUE_WAIT, start - s->arrive_ms);
-	metrics_observe_ms(m, METRICS_DURATION, now - s->arrive_ms);
-}
-
-/*
- * The access log's reason label (SPEC 8) for the daemon's own refusal
- * code, or NULL for any other ending (logged as end=).
- */
-static const char *
-stream_refusal_reason(const char *code)
-{
-	static const char *labels[][2] = {
-		{ "llmproxy_queue_full", "queue_full" },
-		{ "llmproxy_queue_timeout", "queue_timeout" },
-		{ "llmproxy_request_too_large", "too_large" },
-		{ "llmproxy_shutdown", "shutdown" },
+	static const struct {
+		const char	*why;
+		enum access_end	 end;
+	} ends[] = {
+		{ "llmproxy_queue_full", ACCESS_QUEUE_FULL },
+		{ "llmproxy_queue_timeout", ACCESS_QUEUE_TIMEOUT },
+		{ "llmproxy_request_too_large", ACCESS_TOO_LARGE },
+		{ "llmproxy_shutdown", ACCESS_SHUTDOWN },
+		{ "llmproxy_provider_removed", ACCESS_PROVIDER_REMOVED },
+		{ "llmproxy_overloaded", ACCESS_NO_TRANSFER },
+		{ "llmproxy_connect_timeout", ACCESS_CONNECT_TIMEOUT },
+		{ "llmproxy_upstream_unreachable", ACCESS_CONNECT_FAILED },
+		{ "llmproxy_first_byte_timeout", ACCESS_FIRST_BYTE_TIMEOUT },
+		{ "llmproxy_idle_timeout", ACCESS_IDLE_TIMEOUT },
+		{ "llmproxy_upstream_truncated", ACCESS_UPSTREAM_TRUNCATED },
+		{ "client stopped reading", ACCESS_CLIENT_STALLED },
+		{ "client closed", ACCESS_CLIENT_CLOSED },
 	};
 	size_t	i;
 
-	for (i = 0; code != NULL && i < sizeof labels / sizeof labels[0]; i++) {
-		if (strcmp(code, labels[i][0]) == 0)
-			return labels[i][1];
+	if (why == NULL)
+		return ACCESS_OK;
+	for (i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+		if (strcmp(why, ends[i].why) == 0)
+			return ends[i].end;
 	}
-	return NULL;
+	return ACCESS_UPSTREAM_ERROR;
 }
 
 /* Return the number of live streams. */

@@ -20,7 +20,6 @@ static void	test_buckets_cumulative(void);
 static void	test_statuses_seen_only(void);
 static void	test_unrouted_block(void);
 static void	test_same_name_same_block(void);
-static void	test_reason_labels(void);
 static void	test_every_family_typed(void);
 
 /* Return 1 if text holds line as a whole line. */
@@ -179,17 +178,6 @@ test_same_name_same_block(void)
 	metrics_free_all();
 }
 
-/* SPEC's reason labels map to the enum; others are not refusals. */
-static void
-test_reason_labels(void)
-{
-	UNIT_ASSERT_INT_EQ(metrics_reason("queue_full"), METRICS_QUEUE_FULL);
-	UNIT_ASSERT_INT_EQ(metrics_reason("shutdown"), METRICS_SHUTDOWN);
-	UNIT_ASSERT_INT_EQ(metrics_reason("overload"), METRICS_OVERLOAD);
-	UNIT_ASSERT_INT_EQ(metrics_reason("bad_request"), -1);
-	UNIT_ASSERT_INT_EQ(metrics_reason(NULL), -1);
-}
-
 /* Every family has its TYPE; tokens by kind; the text ends in LF. */
 static void
 test_every_family_typed(void)
@@ -233,7 +221,6 @@ static const struct unit_test tests[] = {
 	{ "only statuses seen", test_statuses_seen_only },
 	{ "unrouted block", test_unrouted_block },
 	{ "same name, same block", test_same_name_same_block },
-	{ "reason labels", test_reason_labels },
 	{ "every family typed", test_every_family_typed },
 };
 
