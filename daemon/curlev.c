@@ -39,6 +39,7 @@ struct curlev_shard {
 	CURLM			*multi;
 	struct event		*timer;
 	size_t			 active;
+	int			 busy;	/* inside a call that runs callbacks */
 };
 
 /* What the loop knows of one curl socket. */
@@ -70,6 +71,8 @@ static int	curlev_close_cb(void *arg, curl_socket_t fd);
 static int	curlev_timer_cb(CURLM *multi, long timeout_ms, void *arg);
 static void	curlev_event_cb(evutil_socket_t fd, short what, void *arg);
 static void	curlev_timeout_cb(evutil_socket_t fd, short what, void *arg);
+static void	curlev_act(struct curlev_shard *sh, curl_socket_t fd,
+		    int flags);
 
 /* Return a set of multi handles run on base; reap gets arg. */
 struct curlev *
@@ -155,11 +158,15 @@ struct curlev_shard *
 curlev_add(struct curlev *ce, CURL *easy)
 {
 	struct curlev_shard	*sh = curlev_pick(ce);
+	CURLMcode		 mc;
 
 	curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, curlev_close_cb);
 	curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, ce);
-	if (curl_multi_add_handle(sh->multi, easy) != CURLM_OK)
+	if ((mc = curl_multi_add_handle(sh->multi, easy)) != CURLM_OK) {
+		log_warnx("curl_multi_add_handle: %s",
+		    curl_multi_strerror(mc));
 		return NULL;
+	}
 	sh->active++;
 	return sh;
 }
@@ -168,8 +175,52 @@ curlev_add(struct curlev *ce, CURL *easy)
 void
 curlev_remove(struct curlev_shard *sh, CURL *easy)
 {
-	curl_multi_remove_handle(sh->multi, easy);
+	CURLMcode	mc;
+
+	/* A refusal here would leave easy in the multi handle, in use. */
+	if ((mc = curl_multi_remove_handle(sh->multi, easy)) != CURLM_OK)
+		fatalx("curl_multi_remove_handle: %s", curl_multi_strerror(mc));
 	sh->active--;
+}
+
+/* Return 1 if sh's multi handle is inside a call that runs callbacks. */
+int
+curlev_busy(const struct curlev_shard *sh)
+{
+	return sh != NULL && sh->busy > 0;
+}
+
+/*
+ * curl_easy_pause(easy, bitmask), which may run easy's callbacks before
+ * it returns: sh is busy meanwhile, and reaped afterwards.
+ */
+void
+curlev_pause(struct curlev_shard *sh, CURL *easy, int bitmask)
+{
+	CURLcode	rc;
+
+	sh->busy++;
+	rc = curl_easy_pause(easy, bitmask);
+	sh->busy--;
+	if (rc != CURLE_OK)
+		log_warnx("curl_easy_pause: %s", curl_easy_strerror(rc));
+	sh->ce->reap(sh->multi, sh->ce->arg);
+}
+
+/* Let curl act on fd (or its timeouts), then reap what it finished. */
+static void
+curlev_act(struct curlev_shard *sh, curl_socket_t fd, int flags)
+{
+	CURLMcode	mc;
+	int		running;
+
+	sh->busy++;
+	mc = curl_multi_socket_action(sh->multi, fd, flags, &running);
+	sh->busy--;
+	if (mc != CURLM_OK)
+		log_warnx("curl_multi_socket_action: %s",
+		    curl_multi_strerror(mc));
+	sh->ce->reap(sh->multi, sh->ce->arg);
 }
 
 /* Return the table entry of fd, growing the table to hold it. */
@@ -275,15 +326,13 @@ curlev_event_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct curlev		*ce = arg;
 	struct curlev_sock	*cs = &ce->socks[fd];
-	struct curlev_shard	*sh = cs->sh;
-	int			 flags = 0, running;
+	int			 flags = 0;
 
 	if (what & EV_READ)
 		flags |= CURL_CSELECT_IN;
 	if (what & EV_WRITE)
 		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(sh->multi, fd, flags, &running);
-	ce->reap(sh->multi, ce->arg);
+	curlev_act(cs->sh, fd, flags);
 }
 
 /* A shard's curl timer expired: let curl run its timeouts, then reap. */
@@ -291,8 +340,6 @@ static void
 curlev_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct curlev_shard	*sh = arg;
-	int			 running;
 
-	curl_multi_socket_action(sh->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	sh->ce->reap(sh->multi, sh->ce->arg);
+	curlev_act(sh, CURL_SOCKET_TIMEOUT, 0);
 }

@@ -40,10 +40,21 @@ struct curlev	*curlev_new(struct event_base *base, curlev_reap_cb *reap,
 void		 curlev_free(struct curlev *ce);
 /*
  * Add easy to the first shard with room and return the shard; NULL if
- * curl refuses it.  Sets easy's socket open and close callbacks.
+ * curl refuses it.  Sets easy's socket close callback.
  */
 struct curlev_shard *curlev_add(struct curlev *ce, CURL *easy);
-/* Remove easy from the shard curlev_add() gave it. */
+/*
+ * Remove easy from the shard curlev_add() gave it; never while
+ * curlev_busy(sh) (curl refuses it then, CURLM_RECURSIVE_API_CALL).
+ */
 void		 curlev_remove(struct curlev_shard *sh, CURL *easy);
+/*
+ * Return 1 if sh's multi handle is inside a call that runs curl
+ * callbacks (any transfer's): removals on it must wait for the reap.
+ */
+int		 curlev_busy(const struct curlev_shard *sh);
+/* Pause or resume easy (curl_easy_pause), then reap sh. */
+void		 curlev_pause(struct curlev_shard *sh, CURL *easy,
+		    int bitmask);
 
 #endif

@@ -309,15 +309,20 @@ guard_ct_eq(const char *a, size_t alen, const char *b)
 	return d == 0 && alen == blen;
 }
 
-/* Check the client's token (either header may be NULL). */
+/*
+ * Check the client's token (either header may be NULL) and say which
+ * token it was; every token is compared, in constant time each.
+ */
 enum guard_verdict
 guard_token(const struct config *cf, const char *authorization,
-    const char *x_api_key)
+    const char *x_api_key, size_t *client)
 {
 	const char	*bearer = NULL, *xkey = NULL;
-	size_t		 blen = 0, xlen = 0, i;
-	int		 ok = 0;
+	size_t		 blen = 0, xlen = 0, i, who = 0;
+	int		 ok = 0, eq;
 
+	if (client != NULL)
+		*client = 0;
 	if (cf->nclient_tokens == 0)
 		return GUARD_OK;
 	if (authorization != NULL) {
@@ -333,11 +338,17 @@ guard_token(const struct config *cf, const char *authorization,
 	if (x_api_key != NULL)
 		xkey = guard_trim(x_api_key, &xlen);
 	for (i = 0; i < cf->nclient_tokens; i++) {
+		eq = 0;
 		if (bearer != NULL)
-			ok |= guard_ct_eq(bearer, blen, cf->client_tokens[i]);
+			eq |= guard_ct_eq(bearer, blen, cf->client_tokens[i]);
 		if (xkey != NULL)
-			ok |= guard_ct_eq(xkey, xlen, cf->client_tokens[i]);
+			eq |= guard_ct_eq(xkey, xlen, cf->client_tokens[i]);
+		if (eq && who == 0)
+			who = i + 1;
+		ok |= eq;
 	}
+	if (client != NULL)
+		*client = who;
 	return ok ? GUARD_OK : GUARD_UNAUTHORIZED;
 }
 

@@ -36,9 +36,15 @@ enum guard_verdict guard_host(const struct config *cf, const char *host,
 		    int http11);
 /* Check Origin (NULL: absent, a non-browser client). */
 enum guard_verdict guard_origin(const struct config *cf, const char *origin);
-/* Check the client's token (either header may be NULL). */
+/*
+ * Check the client's token (either header may be NULL) and say who the
+ * client is in *client (when not NULL): 0 for the default client (no
+ * tokens configured), else i + 1 for cf->client_tokens[i], the client
+ * SPEC 11 names "token<i + 1>".
+ */
 enum guard_verdict guard_token(const struct config *cf,
-		    const char *authorization, const char *x_api_key);
+		    const char *authorization, const char *x_api_key,
+		    size_t *client);
 /* Return 1 if host (no port) is a loopback name or address. */
 int		 guard_is_loopback(const char *host, size_t len);
 /* Return a safe copy of Access-Control-Request-Headers (NULL: none). */

@@ -247,6 +247,32 @@ limiter_acquire(struct limiter *lm, int64_t tokens, uint64_t now_ms,
 	return LIMITER_ADMIT;
 }
 
+/*
+ * Return the ms until requests requests, the last of them estimated at
+ * tokens, could be paid for (the cooldown included), or
+ * LIMITER_WAIT_FOR_RELEASE when only a released slot can help.
+ */
+uint64_t
+limiter_wait_ms(struct limiter *lm, int64_t requests, int64_t tokens,
+    uint64_t now_ms)
+{
+	uint64_t	wait = 0, w;
+
+	limiter_advance(lm, now_ms);
+	if (lm->cooldown_until_ms > lm->now_ms)
+		wait = lm->cooldown_until_ms - lm->now_ms;
+	w = limiter_bucket_wait(&lm->req, limiter_units(requests));
+	if (w > wait)
+		wait = w;
+	w = limiter_bucket_wait(&lm->tok, limiter_units(tokens));
+	if (w > wait)
+		wait = w;
+	if (wait == 0 && lm->max_concurrent > 0 &&
+	    lm->in_flight >= lm->max_concurrent)
+		return LIMITER_WAIT_FOR_RELEASE;
+	return wait > LIMITER_WAIT_MAX ? LIMITER_WAIT_MAX : wait;
+}
+
 /* Give back a concurrency slot. */
 void
 limiter_release(struct limiter *lm)

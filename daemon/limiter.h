@@ -69,6 +69,14 @@ enum limiter_verdict limiter_acquire(struct limiter *lm, int64_t tokens,
 		    uint64_t now_ms, uint64_t *wait_ms);
 /* Return 1 if tokens exceed what the token bucket can ever hold. */
 int		 limiter_too_large(const struct limiter *lm, int64_t tokens);
+/*
+ * Return how many ms until requests requests, the last estimated at
+ * tokens, could be paid for (a cooldown included); nothing is taken.
+ * LIMITER_WAIT_FOR_RELEASE: the buckets could pay now but every slot is
+ * taken.  For a 429's Retry-After.
+ */
+uint64_t	 limiter_wait_ms(struct limiter *lm, int64_t requests,
+		    int64_t tokens, uint64_t now_ms);
 /* Give back a concurrency slot (request finished or in backoff). */
 void		 limiter_release(struct limiter *lm);
 /*

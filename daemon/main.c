@@ -24,6 +24,7 @@
 #include <libconfig.h>
 
 #include "config.h"
+#include "deadline.h"
 #include "log.h"
 #include "notify.h"
 #include "provider.h"
@@ -175,7 +176,6 @@ main(int argc, char **argv)
 	struct config		*cf;
 	struct event_base	*base;
 	struct event		*sigs[3];
-	struct upstream_loop	*ul;
 	char			*cause = NULL;
 	int			 ch, check = 0, i;
 
@@ -225,9 +225,10 @@ main(int argc, char **argv)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("curl_global_init failed");
 	base = main_state.base = main_base_new();
-	ul = upstream_loop_new(base);
+	upstream_init(base);
+	deadline_init(base);
 	provider_sync(base, cf);
-	if ((main_state.srv = server_new(base, cf, ul, &cause)) == NULL)
+	if ((main_state.srv = server_new(base, cf, &cause)) == NULL)
 		fatalx("%s", cause);
 	notify_init(base);
 	notify_ready();			/* the listeners are bound */
@@ -243,7 +244,7 @@ main(int argc, char **argv)
 
 	server_free(main_state.srv);
 	provider_free_all();
-	upstream_loop_free(ul);
+	upstream_shutdown();
 	notify_free();
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);

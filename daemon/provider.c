@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "admission.h"
 #include "clock.h"
 #include "config.h"
 #include "headers.h"
@@ -41,7 +42,11 @@ struct provider {
 	struct limiter			*lm;
 	struct metrics_provider		*m;	/* by name: outlives p */
 	struct event			*wake;	/* runs the pump */
+	struct event			*deliver; /* runs the decisions */
 	struct queue			 queue;
+	TAILQ_HEAD(, admit_ticket)	 deliveries;	/* made, not run */
+	TAILQ_HEAD(, admit_ticket)	 held;		/* slots out */
+	uint64_t			 last_slot;	/* last slot id */
 	unsigned			 refs;
 	int				 retired;
 	uint64_t			 admitted;
@@ -61,6 +66,15 @@ static struct provider *provider_new(struct event_base *base,
 static void	provider_update(struct provider *p, struct config *cf,
 		    const struct provider_config *pc);
 static void	provider_free(struct provider *p);
+static void	provider_grant(struct provider *p, struct admit_ticket *t);
+static void	provider_hand_back(struct provider *p,
+		    struct admit_ticket *t);
+static void	provider_deliver(struct provider *p, struct admit_ticket *t,
+		    enum admit_verdict v);
+static void	provider_deliver_cb(evutil_socket_t fd, short what,
+		    void *arg);
+static void	provider_admitted_cb(struct queue_ticket *qt, void *arg);
+static void	provider_too_large_cb(struct queue_ticket *qt, void *arg);
 static void	provider_pump_soon(struct provider *p);
 static void	provider_pump_cb(evutil_socket_t fd, short what, void *arg);
 static void	provider_arm(struct provider *p, uint64_t ms);
@@ -123,7 +137,11 @@ provider_new(struct event_base *base, struct config *cf,
 	queue_init(&p->queue);
 	provider_limits(pc, &l);
 	p->lm = limiter_new(&l, clock_now_ms());
-	if ((p->wake = evtimer_new(base, provider_pump_cb, p)) == NULL)
+	TAILQ_INIT(&p->deliveries);
+	TAILQ_INIT(&p->held);
+	p->wake = evtimer_new(base, provider_pump_cb, p);
+	p->deliver = event_new(base, -1, 0, provider_deliver_cb, p);
+	if (p->wake == NULL || p->deliver == NULL)
 		fatalx("%s: out of memory", __func__);
 	return p;
 }
@@ -148,8 +166,10 @@ provider_update(struct provider *p, struct config *cf,
 static void
 provider_free(struct provider *p)
 {
+	ADMIT_ASSERT(TAILQ_EMPTY(&p->held) && TAILQ_EMPTY(&p->deliveries));
 	TAILQ_REMOVE(&provider_list, p, entry);
 	event_free(p->wake);
+	event_free(p->deliver);
 	limiter_free(p->lm);
 	config_unref(p->cf);
 	free(p->name);
@@ -209,53 +229,170 @@ provider_unref(struct provider *p)
 		provider_free(p);
 }
 
-/* Ask for admission for t (at the front for a retry). */
-enum provider_verdict
-provider_submit(struct provider *p, struct queue_ticket *t, int front,
-    uint64_t *retry_ms)
+/*
+ * Ask for t's admission (at the front for a retry): its decision comes
+ * through t->decided, on a later loop turn even when it is known now.
+ */
+void
+provider_request(struct provider *p, struct admit_ticket *t)
 {
 	uint64_t	wait_ms;
 
-	if (p->retired && !front)
-		return PROVIDER_RETIRED;
-	switch (queue_submit(&p->queue, p->lm, t, front,
-	    (size_t)p->pc->queue_max, clock_now_ms(), &wait_ms)) {
+	ADMIT_ASSERT(t->state == ADMIT_IDLE && t->slot == 0);
+	t->asked_ms = clock_now_ms();
+	t->qt.tokens = t->tokens;
+	t->qt.admitted = provider_admitted_cb;
+	t->qt.too_large = provider_too_large_cb;
+	t->qt.arg = p;
+	if (p->retired && !t->front) {
+		provider_deliver(p, t, ADMIT_RETIRED);
+		return;
+	}
+	switch (queue_submit(&p->queue, p->lm, &t->qt, t->front,
+	    (size_t)p->pc->queue_max, t->asked_ms, &wait_ms)) {
 	case QUEUE_ADMIT:
-		p->admitted++;
-		return PROVIDER_ADMIT;
+		provider_grant(p, t);
+		provider_deliver(p, t, ADMIT_GRANTED);
+		return;
 	case QUEUE_TOO_LARGE:
 		provider_count_refusal(p, PROVIDER_REFUSED_TOO_LARGE);
-		return PROVIDER_TOO_LARGE;
+		provider_deliver(p, t, ADMIT_TOO_LARGE);
+		return;
 	case QUEUE_FULL:
 		provider_count_refusal(p, PROVIDER_REFUSED_QUEUE_FULL);
-		*retry_ms = wait_ms != 0 && wait_ms != LIMITER_WAIT_FOR_RELEASE ?
-		    wait_ms : 1000;
-		return PROVIDER_FULL;
+		t->retry_ms = provider_retry_after_ms(p, t->tokens);
+		provider_deliver(p, t, ADMIT_FULL);
+		return;
 	case QUEUE_QUEUED:
 		break;
 	}
-	if (TAILQ_FIRST(&p->queue.tickets) == t)
+	t->state = ADMIT_WAITING;
+	if (TAILQ_FIRST(&p->queue.tickets) == &t->qt)
 		provider_pump_soon(p);		/* a new head: ask for it */
-	return PROVIDER_QUEUED;
 }
 
-/* Take t out of the queue (client gone, deadline passed). */
+/*
+ * Take t back, wherever it is: out of the queue, or out of the decisions
+ * on their way, handing back a slot it was granted.
+ */
 void
-provider_withdraw(struct provider *p, struct queue_ticket *t)
+provider_withdraw(struct provider *p, struct admit_ticket *t)
 {
-	if (queue_withdraw(&p->queue, t))
-		provider_pump_soon(p);		/* the next may fit now */
+	switch (t->state) {
+	case ADMIT_WAITING:
+		if (queue_withdraw(&p->queue, &t->qt))
+			provider_pump_soon(p);	/* the next may fit now */
+		break;
+	case ADMIT_DELIVERING:
+		TAILQ_REMOVE(&p->deliveries, t, entry);
+		if (t->slot != 0)		/* never sent: all of it back */
+			provider_hand_back(p, t);
+		break;
+	case ADMIT_IDLE:
+		break;
+	}
+	t->state = ADMIT_IDLE;
 }
 
-/* An admitted request is over or backs off: give back its slot. */
+/* Give back the slot t holds, refunding unused_tokens of its estimate. */
 void
-provider_release(struct provider *p, int64_t unused_tokens)
+provider_release(struct provider *p, struct admit_ticket *t,
+    int64_t unused_tokens)
 {
+	ADMIT_ASSERT(t->slot != 0 && t->state == ADMIT_IDLE);
+	TAILQ_REMOVE(&p->held, t, held);
+	t->slot = 0;
 	limiter_release(p->lm);
 	if (unused_tokens > 0)
 		limiter_refund(p->lm, unused_tokens, 0, clock_now_ms());
 	if (p->queue.n > 0)
 		provider_pump_soon(p);
+}
+
+/* Give t a slot of its own: the limiter has taken one for it. */
+static void
+provider_grant(struct provider *p, struct admit_ticket *t)
+{
+	p->admitted++;
+	t->slot = ++p->last_slot;
+	TAILQ_INSERT_TAIL(&p->held, t, held);
+}
+
+/* A granted slot was never used: give back the slot, request and tokens. */
+static void
+provider_hand_back(struct provider *p, struct admit_ticket *t)
+{
+	TAILQ_REMOVE(&p->held, t, held);
+	t->slot = 0;
+	limiter_release(p->lm);
+	limiter_refund(p->lm, t->tokens, 1, clock_now_ms());
+	provider_pump_soon(p);
+}
+
+/* Queue t's decision for delivery on the next loop turn. */
+static void
+provider_deliver(struct provider *p, struct admit_ticket *t,
+    enum admit_verdict v)
+{
+	t->verdict = v;
+	t->state = ADMIT_DELIVERING;
+	TAILQ_INSERT_TAIL(&p->deliveries, t, entry);
+	event_active(p->deliver, EV_TIMEOUT, 0);
+}
+
+/* Event: run the callbacks of the decisions made since the last turn. */
+static void
+provider_deliver_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct provider		*p = arg;
+	struct admit_ticket	*t;
+
+	provider_ref(p);	/* a callback may drop the last other one */
+	while ((t = TAILQ_FIRST(&p->deliveries)) != NULL) {
+		TAILQ_REMOVE(&p->deliveries, t, entry);
+		t->state = ADMIT_IDLE;
+		t->decided(t, t->verdict, t->arg);
+	}
+	provider_unref(p);
+}
+
+/* queue: the waiting head was admitted (the pump runs on its own turn). */
+static void
+provider_admitted_cb(struct queue_ticket *qt, void *arg)
+{
+	struct provider		*p = arg;
+	struct admit_ticket	*t = ADMIT_TICKET(qt);
+
+	provider_grant(p, t);
+	t->state = ADMIT_IDLE;
+	t->decided(t, ADMIT_GRANTED, t->arg);
+}
+
+/* queue: a reload shrank the token bucket below the head's estimate. */
+static void
+provider_too_large_cb(struct queue_ticket *qt, void *arg)
+{
+	struct provider		*p = arg;
+	struct admit_ticket	*t = ADMIT_TICKET(qt);
+
+	provider_count_refusal(p, PROVIDER_REFUSED_TOO_LARGE);
+	t->state = ADMIT_IDLE;
+	t->decided(t, ADMIT_TOO_LARGE, t->arg);
+}
+
+/*
+ * Return how long until a request of tokens could be admitted, as a 429's
+ * Retry-After says it (SPEC 5): at least a second.
+ */
+uint64_t
+provider_retry_after_ms(struct provider *p, int64_t tokens)
+{
+	uint64_t	wait_ms;
+
+	wait_ms = limiter_wait_ms(p->lm, (int64_t)p->queue.n + 1, tokens,
+	    clock_now_ms());
+	return wait_ms < 1000 || wait_ms == LIMITER_WAIT_FOR_RELEASE ? 1000 :
+	    wait_ms;
 }
 
 /* Correct the token bucket by real usage minus the estimate. */
@@ -336,7 +473,6 @@ provider_pump_cb(evutil_socket_t fd, short what, void *arg)
 
 	provider_ref(p);	/* an admitted() may drop the last other one */
 	wait_ms = queue_pump(&p->queue, p->lm, clock_now_ms(), &n);
-	p->admitted += n;
 	if (wait_ms != 0 && wait_ms != LIMITER_WAIT_FOR_RELEASE)
 		provider_arm(p, wait_ms);
 	provider_unref(p);

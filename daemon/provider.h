@@ -23,15 +23,7 @@ struct headers_ratelimit;
 struct metrics_provider;
 struct provider;
 struct provider_config;
-struct queue_ticket;
-
-enum provider_verdict {
-	PROVIDER_ADMIT,		/* taken: send now */
-	PROVIDER_QUEUED,	/* admitted() will be called later */
-	PROVIDER_FULL,		/* queue_max reached: 429 */
-	PROVIDER_TOO_LARGE,	/* estimate above the token bucket: 413 */
-	PROVIDER_RETIRED	/* removed by a reload: 503 */
-};
+struct admit_ticket;
 
 /* Why a provider refused, for totals and logs. */
 enum provider_refusal {
@@ -62,21 +54,27 @@ void		 provider_ref(struct provider *p);
 void		 provider_unref(struct provider *p);
 
 /*
- * Ask for admission for t.  At the front (a retry) it goes before every
- * waiting request and is never refused for a full queue.  *retry_ms is
- * set for PROVIDER_FULL.
+ * Ask for t's admission (admission.h): t->decided is called with the
+ * verdict on a later loop turn, never from inside this call.
  */
-enum provider_verdict provider_submit(struct provider *p,
-		    struct queue_ticket *t, int front, uint64_t *retry_ms);
-/* Take t out of the queue (client gone, deadline passed). */
+void		 provider_request(struct provider *p,
+		    struct admit_ticket *t);
+/* Take t back in any state; a grant on its way is handed back. */
 void		 provider_withdraw(struct provider *p,
-		    struct queue_ticket *t);
+		    struct admit_ticket *t);
 /*
- * An admitted request is over (or waits for a retry): give back its
- * slot, and refund unused_tokens (its estimate, when the attempt consumed
- * nothing).  Its request stays paid: each attempt pays again.
+ * Give back the slot t was granted, refunding unused_tokens of its
+ * estimate (all of it when the attempt consumed nothing); its request
+ * stays paid, since each attempt pays again.
  */
-void		 provider_release(struct provider *p, int64_t unused_tokens);
+void		 provider_release(struct provider *p, struct admit_ticket *t,
+		    int64_t unused_tokens);
+/*
+ * Return how long until a request of tokens could be admitted (its
+ * buckets' refill behind the queue, the pause): a 429's Retry-After, at
+ * least 1000 ms.
+ */
+uint64_t	 provider_retry_after_ms(struct provider *p, int64_t tokens);
 /* Correct the token bucket by real usage minus the estimate. */
 void		 provider_reconcile(struct provider *p, int64_t delta);
 /* Count a refusal of the daemon's own. */

@@ -8,7 +8,7 @@
  * daemon keeps the accept path in its hands: conn.c answers accept()
  * failures and sees every connection first.
  * Every request is routed by route.c: /healthz, /status and /metrics are
- * answered here, a provider's requests go to stream.c, everything else
+ * answered here, a provider's requests go to exchange.c, everything else
  * gets a JSON error.
  * Header and body size limits are set here, since evhttp has none by
  * default.  Before routing, each request passes guard.c's checks in order:
@@ -43,6 +43,7 @@
 #include "clock.h"
 #include "config.h"
 #include "conn.h"
+#include "exchange.h"
 #include "guard.h"
 #include "log.h"
 #include "metrics.h"
@@ -50,10 +51,9 @@
 #include "route.h"
 #include "server.h"
 #include "reply.h"
-#include "stream.h"
 #include "xmalloc.h"
 
-/* After the last stream ended, time for its final bytes to be written. */
+/* After the last exchange ended, time for its final bytes to be written. */
 #define SERVER_FLUSH_GRACE_MS		200
 /* Listeners; more `listen` entries than this are refused at start. */
 #define SERVER_MAX_LISTENERS		16
@@ -74,7 +74,8 @@ struct server {
 	int			 stopping;
 	struct event		*deadline;	/* shutdown_timeout */
 	struct evhttp		*http;
-	struct stream_env	 env;
+	struct event_base	*base;
+	struct exchange_env	 env;
 };
 
 static int	server_listen(struct server *srv, const char *addr,
@@ -90,7 +91,8 @@ static void	server_request_cb(struct evhttp_request *req, void *arg);
 static int	server_guard_head(struct server *srv,
 		    struct evhttp_request *req, const struct route *r);
 static int	server_guard_caller(struct server *srv,
-		    struct evhttp_request *req, const struct route *r);
+		    struct evhttp_request *req, const struct route *r,
+		    size_t *client);
 static enum guard_verdict server_hygiene(struct evhttp_request *req,
 		    const char **why);
 static void	server_preflight(struct evhttp_request *req);
@@ -99,7 +101,6 @@ static void	server_stopping(struct server *srv,
 static void	server_refuse(struct server *srv, struct evhttp_request *req,
 		    const struct route *r, int status, enum access_end end,
 		    const char *message);
-static const char *server_method_name(struct evhttp_request *req);
 static void	server_reply_json(struct evhttp_request *req, int status,
 		    const char *body);
 static void	server_unknown_provider(struct server *srv,
@@ -109,7 +110,7 @@ static void	server_status(struct server *srv, struct evhttp_request *req);
 static void	server_metrics(struct evhttp_request *req);
 static int	server_get_only(struct evhttp_request *req, const char *path);
 static void	server_forward(struct server *srv, struct evhttp_request *req,
-		    const struct route *r);
+		    const struct route *r, size_t client);
 static void	server_set_keepalive(struct server *srv);
 static void	server_raise_nofile(void);
 static void	server_drained_cb(void *arg);
@@ -119,7 +120,7 @@ static void	server_finish(struct server *srv);
 /* Bind every cf->listen address; on error return NULL and set *cause. */
 struct server *
 server_new(struct event_base *base, struct config *cf,
-    struct upstream_loop *ul, char **cause)
+    char **cause)
 {
 	struct server	*srv;
 	size_t		 i;
@@ -130,8 +131,7 @@ server_new(struct event_base *base, struct config *cf,
 	srv = xcalloc(1, sizeof *srv);
 	srv->cf = cf;
 	srv->started = time(NULL);
-	srv->env.base = base;
-	srv->env.ul = ul;
+	srv->base = base;
 	server_set_keepalive(srv);
 	if ((srv->http = evhttp_new(base)) == NULL)
 		fatalx("evhttp_new failed");
@@ -206,7 +206,7 @@ server_adopt(struct server *srv, int fd, char **cause)
 		return -1;
 	}
 	/* Backlog 0: the socket is listening already. */
-	lev = evconnlistener_new(srv->env.base, NULL, NULL,
+	lev = evconnlistener_new(srv->base, NULL, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (lev == NULL) {
 		xasprintf(cause, "LISTEN_FDS: descriptor %d is not a listening "
@@ -257,7 +257,7 @@ server_set_config(struct server *srv, struct config *cf)
 	conn_configure(cf);
 }
 
-/* Close the listeners and every client connection (ending their streams). */
+/* Close the listeners and every client connection (ending their exchanges). */
 void
 server_free(struct server *srv)
 {
@@ -291,21 +291,21 @@ server_shutdown(struct server *srv)
 	for (i = 0; i < srv->nbound; i++)
 		evhttp_del_accept_socket(srv->http, srv->bound[i]);
 	srv->nbound = 0;
-	if (stream_count() == 0) {
+	if (exchange_count() == 0) {
 		server_finish(srv);
 		return;
 	}
 	log_info("stopping: %zu request(s) in progress, waiting up to %.1f s",
-	    stream_count(), srv->cf->shutdown_timeout);
+	    exchange_count(), srv->cf->shutdown_timeout);
 	srv->env.drained = server_drained_cb;
 	srv->env.drained_arg = srv;
-	srv->deadline = evtimer_new(srv->env.base, server_deadline_cb, srv);
+	srv->deadline = evtimer_new(srv->base, server_deadline_cb, srv);
 	if (srv->deadline == NULL)
 		fatalx("%s: out of memory", __func__);
 	evtimer_add(srv->deadline, &tv);
 }
 
-/* stream: the last stream ended while stopping. */
+/* exchange: the last exchange ended while stopping. */
 static void
 server_drained_cb(void *arg)
 {
@@ -320,8 +320,8 @@ server_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	srv->env.drained = NULL;
 	log_info("stopping: shutdown_timeout passed, ending %zu request(s)",
-	    stream_count());
-	stream_shutdown_all();
+	    exchange_count());
+	exchange_shutdown_all();
 	server_finish(srv);
 }
 
@@ -332,7 +332,7 @@ server_finish(struct server *srv)
 	struct timeval	tv = { 0, SERVER_FLUSH_GRACE_MS * 1000 };
 
 	srv->env.drained = NULL;
-	event_base_loopexit(srv->env.base, &tv);
+	event_base_loopexit(srv->base, &tv);
 }
 
 /*
@@ -379,7 +379,7 @@ server_listen(struct server *srv, const char *addr, char **cause)
 		xasprintf(cause, "listen: cannot parse \"%s\"", addr);
 		return -1;
 	}
-	lev = evconnlistener_new_bind(srv->env.base, NULL, NULL,
+	lev = evconnlistener_new_bind(srv->base, NULL, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
 	    SERVER_LISTEN_BACKLOG, (struct sockaddr *)&ss, sslen);
 	if (lev == NULL) {
@@ -445,6 +445,7 @@ server_request_cb(struct evhttp_request *req, void *arg)
 {
 	struct server	*srv = arg;
 	struct route	 r;
+	size_t		 client = 0;	/* who, once the guard has said */
 
 	route_resolve(srv->cf, evhttp_request_get_uri(req), &r);
 	if (srv->stopping) {
@@ -452,11 +453,11 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (server_guard_head(srv, req, &r) == -1 ||
-	    server_guard_caller(srv, req, &r) == -1)
+	    server_guard_caller(srv, req, &r, &client) == -1)
 		return;
 	switch (r.kind) {
 	case ROUTE_PROVIDER:
-		server_forward(srv, req, &r);
+		server_forward(srv, req, &r, client);
 		break;
 	case ROUTE_STATUS:
 		server_status(srv, req);
@@ -551,7 +552,7 @@ server_guard_head(struct server *srv, struct evhttp_request *req,
  */
 static int
 server_guard_caller(struct server *srv, struct evhttp_request *req,
-    const struct route *r)
+    const struct route *r, size_t *client)
 {
 	struct evkeyvalq	*in = evhttp_request_get_input_headers(req);
 	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
@@ -574,7 +575,7 @@ server_guard_caller(struct server *srv, struct evhttp_request *req,
 	}
 	if (r->kind == ROUTE_HEALTHZ || guard_token(srv->cf,
 	    evhttp_find_header(in, "Authorization"),
-	    evhttp_find_header(in, "x-api-key")) == GUARD_OK)
+	    evhttp_find_header(in, "x-api-key"), client) == GUARD_OK)
 		return 0;
 	evhttp_add_header(out, "WWW-Authenticate", "Bearer");
 	server_refuse(srv, req, r, 401, ACCESS_UNAUTHORIZED,
@@ -646,7 +647,7 @@ server_refuse(struct server *srv, struct evhttp_request *req,
 	}
 	memset(&e, 0, sizeof e);
 	e.provider = pc != NULL ? pc->name : NULL;
-	e.method = server_method_name(req);
+	e.method = exchange_method_name(req);
 	e.target = evhttp_request_get_uri(req);
 	e.status = status;
 	e.end = end;
@@ -657,38 +658,10 @@ server_refuse(struct server *srv, struct evhttp_request *req,
 	reply_error(req, pc, status, code, message);
 }
 
-/* Return req's method as it was sent. */
-static const char *
-server_method_name(struct evhttp_request *req)
-{
-	switch (evhttp_request_get_command(req)) {
-	case EVHTTP_REQ_GET:
-		return "GET";
-	case EVHTTP_REQ_POST:
-		return "POST";
-	case EVHTTP_REQ_HEAD:
-		return "HEAD";
-	case EVHTTP_REQ_PUT:
-		return "PUT";
-	case EVHTTP_REQ_DELETE:
-		return "DELETE";
-	case EVHTTP_REQ_OPTIONS:
-		return "OPTIONS";
-	case EVHTTP_REQ_PATCH:
-		return "PATCH";
-	case EVHTTP_REQ_TRACE:
-		return "TRACE";
-	case EVHTTP_REQ_CONNECT:
-		return "CONNECT";
-	default:
-		return "-";
-	}
-}
-
-/* Hand a provider's request to a new stream. */
+/* Hand a provider's request to a new exchange. */
 static void
 server_forward(struct server *srv, struct evhttp_request *req,
-    const struct route *r)
+    const struct route *r, size_t client)
 {
 	struct provider	*prov;
 
@@ -698,7 +671,7 @@ server_forward(struct server *srv, struct evhttp_request *req,
 		    "the configuration is being reloaded; try again");
 		return;
 	}
-	stream_start(&srv->env, req, srv->cf, prov, r->rest);
+	exchange_proxy(&srv->env, req, srv->cf, prov, r->rest, client);
 }
 
 /* Answer GET /status: version, uptime, and every provider's state. */

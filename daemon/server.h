@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * server: the client side: listeners, evhttp, routing, the daemon's own
- * endpoints.  Requests for a provider are handed to stream.c.
+ * endpoints.  Requests for a provider are handed to exchange.c.
  */
 #ifndef SERVER_H
 #define SERVER_H
@@ -9,11 +9,10 @@
 struct config;
 struct event_base;
 struct server;
-struct upstream_loop;
 
 /* Bind every cf->listen address; on error return NULL and set *cause. */
 struct server	*server_new(struct event_base *base, struct config *cf,
-		    struct upstream_loop *ul, char **cause);
+		    char **cause);
 /* Serve new requests under cf (a reload); cf must outlive its use. */
 void		 server_set_config(struct server *srv, struct config *cf);
 /*
@@ -21,7 +20,7 @@ void		 server_set_config(struct server *srv, struct config *cf);
  * shutdown_timeout, end the rest, then leave the event loop.
  */
 void		 server_shutdown(struct server *srv);
-/* Close the listeners and every client connection (ending their streams). */
+/* Close the listeners and every client connection (ending their exchanges). */
 void		 server_free(struct server *srv);
 
 #endif /* SERVER_H */

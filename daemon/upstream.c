@@ -68,12 +68,14 @@ struct upstream {
 	struct curl_slist	*req_headers;	/* holds the provider key */
 	struct evkeyvalq	 resp_headers;
 	int			 status;
+	struct evkeyvalq	*hdrs;		/* the response's fields */
 	int			 headers_done;	/* headers() was called */
-	int			 in_curl;	/* inside a curl callback */
 	int			 cancelled;
 	char			 errbuf[CURL_ERROR_SIZE];
 	TAILQ_ENTRY(upstream)	 entry;		/* ul->doomed */
 };
+
+static struct upstream_loop	*upstream_loop;	/* the daemon's one */
 
 static void	upstream_reap_cb(CURLM *multi, void *arg);
 static void	upstream_finish(struct upstream *u, CURLcode rc);
@@ -104,9 +106,9 @@ static const struct upstream_cbs upstream_sim_cbs = {
 	upstream_sim_headers, upstream_sim_body, upstream_sim_done
 };
 
-/* Return a loop driving transfers on base. */
-struct upstream_loop *
-upstream_loop_new(struct event_base *base)
+/* Drive every transfer from now on on base. */
+void
+upstream_init(struct event_base *base)
 {
 	struct upstream_loop	*ul;
 
@@ -114,15 +116,18 @@ upstream_loop_new(struct event_base *base)
 	ul->base = base;
 	TAILQ_INIT(&ul->doomed);
 	ul->ce = curlev_new(base, upstream_reap_cb, ul);
-	return ul;
+	upstream_loop = ul;
 }
 
-/* Free ul: the multi handles first (closing their connections), then the
- * spare easy handles. */
+/*
+ * Free the machinery: the multi handles first (closing their
+ * connections), then the spare easy handles.
+ */
 void
-upstream_loop_free(struct upstream_loop *ul)
+upstream_shutdown(void)
 {
-	size_t	 i;
+	struct upstream_loop	*ul = upstream_loop;
+	size_t			 i;
 
 	if (ul == NULL)
 		return;
@@ -130,21 +135,18 @@ upstream_loop_free(struct upstream_loop *ul)
 	for (i = 0; i < ul->nspare; i++)
 		curl_easy_cleanup(ul->spare[i]);
 	free(ul);
+	upstream_loop = NULL;
 }
 
-/* Return the number of transfers in progress. */
-size_t
-upstream_loop_active(struct upstream_loop *ul)
-{
-	return ul->active;
-}
-
-/* Collect finished and cancelled transfers, now that curl has returned. */
+/*
+ * Collect finished transfers, now that curl has returned, and free the
+ * cancelled ones whose multi handle is not inside a call any more.
+ */
 static void
 upstream_reap_cb(CURLM *multi, void *arg)
 {
 	struct upstream_loop	*ul = arg;
-	struct upstream		*u;
+	struct upstream		*u, *next;
 	CURLMsg			*msg;
 	int			 left;
 
@@ -156,7 +158,10 @@ upstream_reap_cb(CURLM *multi, void *arg)
 			continue;	/* freed below, from doomed */
 		upstream_finish(u, msg->data.result);
 	}
-	while ((u = TAILQ_FIRST(&ul->doomed)) != NULL) {
+	for (u = TAILQ_FIRST(&ul->doomed); u != NULL; u = next) {
+		next = TAILQ_NEXT(u, entry);
+		if (curlev_busy(u->sh))
+			continue;	/* a call on its multi handle goes on */
 		TAILQ_REMOVE(&ul->doomed, u, entry);
 		upstream_free(u);
 	}
@@ -239,16 +244,18 @@ upstream_easy_put(struct upstream_loop *ul, CURL *easy)
 
 /* Start sending rq; the callbacks get arg. */
 struct upstream *
-upstream_start(struct upstream_loop *ul, const struct upstream_request *rq,
+upstream_start(const struct upstream_request *rq,
     const struct upstream_cbs *cbs, void *arg)
 {
-	struct upstream	*u;
+	struct upstream_loop	*ul = upstream_loop;
+	struct upstream		*u;
 
 	u = xcalloc(1, sizeof *u);
 	u->ul = ul;
 	u->cbs = cbs;
 	u->arg = arg;
 	TAILQ_INIT(&u->resp_headers);
+	u->hdrs = &u->resp_headers;
 	ul->active++;
 	if (rq->pc->type == PROVIDER_SIMULATED) {
 		u->sim = sim_start(ul->base, rq, &upstream_sim_cbs, u);
@@ -303,38 +310,19 @@ upstream_setup(struct upstream *u, const struct upstream_request *rq)
 static void
 upstream_set_method(CURL *e, const struct upstream_request *rq)
 {
-	const char	*method = NULL;
+	const char	*method = rq->method;
 
-	switch (evhttp_request_get_command(rq->client)) {
-	case EVHTTP_REQ_GET:
-		if (rq->body_len == 0) {
-			curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-			return;
-		}
-		method = "GET";
-		break;
-	case EVHTTP_REQ_HEAD:
+	if (strcmp(method, "GET") == 0 && rq->body_len == 0) {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+		return;
+	}
+	if (strcmp(method, "HEAD") == 0) {
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 		return;
-	case EVHTTP_REQ_POST:
-		break;
-	case EVHTTP_REQ_PUT:
-		method = "PUT";
-		break;
-	case EVHTTP_REQ_PATCH:
-		method = "PATCH";
-		break;
-	case EVHTTP_REQ_DELETE:
-		method = "DELETE";
-		break;
-	case EVHTTP_REQ_OPTIONS:
-		method = "OPTIONS";
-		break;
-	default:
-		method = "GET";
-		break;
 	}
-	if (method != NULL)
+	if (strcmp(method, "POST") == 0)
+		method = NULL;		/* curl's own, with the body below */
+	else
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
 	if (method == NULL || rq->body_len > 0) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -352,7 +340,7 @@ upstream_set_method(CURL *e, const struct upstream_request *rq)
 static struct curl_slist *
 upstream_build_headers(const struct upstream_request *rq)
 {
-	struct evkeyvalq	*in = evhttp_request_get_input_headers(rq->client);
+	struct evkeyvalq	*in = rq->headers;
 	struct evkeyval		*h;
 	struct curl_slist	*list = NULL;
 	char			*conn, *auth;
@@ -461,9 +449,7 @@ upstream_header_cb(char *data, size_t size, size_t n, void *arg)
 		return size * n;
 	}
 	u->headers_done = 1;
-	u->in_curl = 1;
 	u->cbs->headers(u->arg, u->status, &u->resp_headers);
-	u->in_curl = 0;
 	return u->cancelled ? 0 : size * n;
 }
 
@@ -518,9 +504,7 @@ upstream_write_cb(char *data, size_t size, size_t n, void *arg)
 
 	if (u->cancelled)
 		return 0;
-	u->in_curl = 1;
 	paused = u->cbs->body(u->arg, data, size * n);
-	u->in_curl = 0;
 	if (u->cancelled)
 		return 0;
 	return paused ? CURL_WRITEFUNC_PAUSE : size * n;
@@ -537,7 +521,7 @@ upstream_resume(struct upstream *u)
 	if (u->cancelled)
 		return;
 	/* May call upstream_write_cb before it returns. */
-	curl_easy_pause(u->easy, CURLPAUSE_CONT);
+	curlev_pause(u->sh, u->easy, CURLPAUSE_CONT);
 }
 
 /* Stop u at once and free it; no callback runs afterwards. */
@@ -553,11 +537,18 @@ upstream_cancel(struct upstream *u)
 		upstream_free(u);
 		return;
 	}
-	if (u->in_curl) {
+	if (curlev_busy(u->sh)) {
 		TAILQ_INSERT_TAIL(&u->ul->doomed, u, entry);
 		return;
 	}
 	upstream_free(u);
+}
+
+/* Return u's response header fields, valid until done() returns. */
+struct evkeyvalq *
+upstream_headers(struct upstream *u)
+{
+	return u->hdrs;
 }
 
 /* sim.c reports headers: pass them on. */
@@ -567,6 +558,7 @@ upstream_sim_headers(void *arg, int status, struct evkeyvalq *headers)
 	struct upstream	*u = arg;
 
 	u->headers_done = 1;
+	u->hdrs = headers;
 	u->cbs->headers(u->arg, status, headers);
 }
 

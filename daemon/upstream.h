@@ -2,14 +2,13 @@
 /*
  * upstream: one request's exchange with a provider.
  *
- * For a proxied provider this is a libcurl easy handle on the daemon's one
- * curl multi handle, which the libevent loop drives (curl's multi-event.c
- * wiring: a socket callback keeping one event per socket, a timer
- * callback keeping one evtimer).  For a simulated provider it is sim.c.
+ * For a proxied provider this is a libcurl easy handle on one of the
+ * daemon's curl multi handles (curlev.c's shards), which the libevent
+ * loop drives.  For a simulated provider it is sim.c.
  * Either way the caller sees the same three callbacks: status and headers,
  * body bytes (which it may refuse, pausing the transfer), and the end.
  * This module does not decide when to send (admission) nor what the client
- * sees; stream.c does.
+ * sees; attempt.c and exchange.c do.
  */
 #ifndef UPSTREAM_H
 #define UPSTREAM_H
@@ -17,11 +16,9 @@
 #include <stddef.h>
 
 struct event_base;
-struct evhttp_request;
 struct evkeyvalq;
 struct provider_config;
 struct upstream;
-struct upstream_loop;
 
 /* How a transfer ended. */
 enum upstream_result {
@@ -31,11 +28,16 @@ enum upstream_result {
 	UPSTREAM_FAILED			/* reset, garbage, truncated */
 };
 
-/* What to send: the client's request, translated for one provider. */
+/*
+ * What to send, spelled out (a client's request, a batch item, a request
+ * moved to another provider): the header fields are translated for the
+ * provider (hop-by-hop and credential fields dropped, its key added).
+ */
 struct upstream_request {
 	const struct provider_config	*pc;
-	struct evhttp_request		*client;	/* method, headers */
+	const char			*method;	/* "GET", "POST", ... */
 	const char			*rest;		/* after base_url */
+	struct evkeyvalq		*headers;
 	const char			*body;
 	size_t				 body_len;
 };
@@ -61,24 +63,32 @@ struct upstream_cbs {
 	void	(*done)(void *arg, enum upstream_result res, const char *why);
 };
 
-/* Return a loop driving transfers on base. */
-struct upstream_loop	*upstream_loop_new(struct event_base *base);
-/* Free ul; every upstream must have ended or been cancelled. */
-void			 upstream_loop_free(struct upstream_loop *ul);
-/* Return the number of transfers in progress. */
-size_t			 upstream_loop_active(struct upstream_loop *ul);
+/* Drive every transfer from now on on base (at start-up). */
+void			 upstream_init(struct event_base *base);
+/* Free the transfers' machinery; every upstream must have ended. */
+void			 upstream_shutdown(void);
 
 /*
- * Start sending rq; the callbacks get arg.  rq's strings and body must
- * stay valid until done() or upstream_cancel().  Return NULL if the
- * transfer cannot even start (out of resources); nothing is called then.
+ * Start sending rq; the callbacks get arg.  rq's strings, fields and
+ * body must stay valid until done() or upstream_cancel().  Return NULL if
+ * the transfer cannot even start (out of resources); nothing is called
+ * then.
  */
-struct upstream		*upstream_start(struct upstream_loop *ul,
-			    const struct upstream_request *rq,
+struct upstream		*upstream_start(const struct upstream_request *rq,
 			    const struct upstream_cbs *cbs, void *arg);
+/*
+ * Return u's response header fields (those headers() was given, or being
+ * collected): valid until done() returns.
+ */
+struct evkeyvalq	*upstream_headers(struct upstream *u);
 /* Resume a transfer that body() paused. */
 void			 upstream_resume(struct upstream *u);
-/* Stop u at once and free it; no callback runs afterwards. */
+/*
+ * Stop u at once; no callback runs afterwards.  Safe from inside any
+ * curl callback, u's own or another transfer's: curl refuses to remove a
+ * handle from a multi handle that is running a callback, so u is then
+ * freed once that multi handle's call has returned.
+ */
 void			 upstream_cancel(struct upstream *u);
 /*
  * Join every Connection field value in hdrs with ", " (NULL if none), for

@@ -75,7 +75,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	guard_host(&fuzz_guard_cf, value, 0);
 	guard_origin(&fuzz_guard_cf, rest);
-	guard_token(&fuzz_guard_cf, buf, value);
+	guard_token(&fuzz_guard_cf, buf, value, NULL);
 	allow = guard_allow_headers(rest);
 	if (allow != NULL && strpbrk(allow, "\r\n:") != NULL)
 		abort();

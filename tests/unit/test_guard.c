@@ -24,6 +24,11 @@ static void	test_host_missing(void);
 static void	test_origin(void);
 static void	test_token(void);
 static void	test_token_off(void);
+static void	test_token_client(void);
+static enum guard_verdict test_tok(const char *authorization,
+		    const char *x_api_key);
+static enum guard_verdict test_tok_off(const char *authorization,
+		    const char *x_api_key);
 static void	test_hygiene_ok(void);
 static void	test_hygiene_framing(void);
 static void	test_hygiene_values(void);
@@ -141,41 +146,76 @@ test_origin(void)
 	    "http://localhost:5173"), GUARD_FORBIDDEN);
 }
 
+/* Check a token against test_cf; no client wanted. */
+static enum guard_verdict
+test_tok(const char *authorization, const char *x_api_key)
+{
+	return guard_token(&test_cf, authorization, x_api_key, NULL);
+}
+
+/* Check a token with no client_tokens configured. */
+static enum guard_verdict
+test_tok_off(const char *authorization, const char *x_api_key)
+{
+	return guard_token(&test_empty_cf, authorization, x_api_key, NULL);
+}
+
+/* The token names its client: tokens counted from 1, 0 without tokens. */
+static void
+test_token_client(void)
+{
+	size_t	client = 99;
+
+	UNIT_ASSERT_INT_EQ(guard_token(&test_cf, NULL, "tok-beta", &client),
+	    GUARD_OK);
+	UNIT_ASSERT_INT_EQ((int)client, 2);
+	UNIT_ASSERT_INT_EQ(guard_token(&test_cf, "Bearer "
+	    "tok-alpha-0123456789", NULL, &client), GUARD_OK);
+	UNIT_ASSERT_INT_EQ((int)client, 1);
+	UNIT_ASSERT_INT_EQ(guard_token(&test_cf, "Bearer nope", NULL,
+	    &client), GUARD_UNAUTHORIZED);
+	UNIT_ASSERT_INT_EQ((int)client, 0);
+	client = 99;
+	UNIT_ASSERT_INT_EQ(guard_token(&test_empty_cf, NULL, NULL, &client),
+	    GUARD_OK);
+	UNIT_ASSERT_INT_EQ((int)client, 0);
+}
+
 /* Tokens: exact matches only, in either header, with any Bearer case. */
 static void
 test_token(void)
 {
-	UNIT_ASSERT_INT_EQ(guard_token(&test_cf, "Bearer tok-alpha-0123456789",
+	UNIT_ASSERT_INT_EQ(test_tok("Bearer tok-alpha-0123456789",
 	    NULL), GUARD_OK);
-	UNIT_ASSERT_INT_EQ(guard_token(&test_cf, "bearer tok-beta", NULL),
+	UNIT_ASSERT_INT_EQ(test_tok("bearer tok-beta", NULL),
 	    GUARD_OK);
-	UNIT_ASSERT_INT_EQ(guard_token(&test_cf, "BEARER   tok-beta  ", NULL),
+	UNIT_ASSERT_INT_EQ(test_tok("BEARER   tok-beta  ", NULL),
 	    GUARD_OK);
-	UNIT_ASSERT_INT_EQ(guard_token(&test_cf, NULL, "tok-beta"), GUARD_OK);
-	UNIT_ASSERT_INT_EQ(guard_token(&test_cf, "Bearer wrong", "tok-beta"),
+	UNIT_ASSERT_INT_EQ(test_tok(NULL, "tok-beta"), GUARD_OK);
+	UNIT_ASSERT_INT_EQ(test_tok("Bearer wrong", "tok-beta"),
 	    GUARD_OK);
-	UNIT_ASSERT_INT_EQ(guard_token(&test_cf, NULL, NULL),
+	UNIT_ASSERT_INT_EQ(test_tok(NULL, NULL),
 	    GUARD_UNAUTHORIZED);
-	UNIT_ASSERT_INT_EQ(guard_token(&test_cf, "Bearer tok-bet", NULL),
+	UNIT_ASSERT_INT_EQ(test_tok("Bearer tok-bet", NULL),
 	    GUARD_UNAUTHORIZED);
-	UNIT_ASSERT_INT_EQ(guard_token(&test_cf, "Bearer tok-betaX", NULL),
+	UNIT_ASSERT_INT_EQ(test_tok("Bearer tok-betaX", NULL),
 	    GUARD_UNAUTHORIZED);
-	UNIT_ASSERT_INT_EQ(guard_token(&test_cf, "Bearer tok-alpha", NULL),
+	UNIT_ASSERT_INT_EQ(test_tok("Bearer tok-alpha", NULL),
 	    GUARD_UNAUTHORIZED);
-	UNIT_ASSERT_INT_EQ(guard_token(&test_cf, "Bearer ", NULL),
+	UNIT_ASSERT_INT_EQ(test_tok("Bearer ", NULL),
 	    GUARD_UNAUTHORIZED);
-	UNIT_ASSERT_INT_EQ(guard_token(&test_cf, "", ""), GUARD_UNAUTHORIZED);
-	UNIT_ASSERT_INT_EQ(guard_token(&test_cf, "tok-beta", NULL),
+	UNIT_ASSERT_INT_EQ(test_tok("", ""), GUARD_UNAUTHORIZED);
+	UNIT_ASSERT_INT_EQ(test_tok("tok-beta", NULL),
 	    GUARD_UNAUTHORIZED);
-	UNIT_ASSERT_INT_EQ(guard_token(&test_cf, "Basic tok-beta", NULL),
+	UNIT_ASSERT_INT_EQ(test_tok("Basic tok-beta", NULL),
 	    GUARD_UNAUTHORIZED);
-	UNIT_ASSERT_INT_EQ(guard_token(&test_cf, "Bearertok-beta", NULL),
+	UNIT_ASSERT_INT_EQ(test_tok("Bearertok-beta", NULL),
 	    GUARD_UNAUTHORIZED);
-	UNIT_ASSERT_INT_EQ(guard_token(&test_cf, "Bearer tok-beta x", NULL),
+	UNIT_ASSERT_INT_EQ(test_tok("Bearer tok-beta x", NULL),
 	    GUARD_UNAUTHORIZED);
-	UNIT_ASSERT_INT_EQ(guard_token(&test_cf, NULL, "TOK-BETA"),
+	UNIT_ASSERT_INT_EQ(test_tok(NULL, "TOK-BETA"),
 	    GUARD_UNAUTHORIZED);
-	UNIT_ASSERT_INT_EQ(guard_token(&test_cf, NULL, "tok-beta\t"),
+	UNIT_ASSERT_INT_EQ(test_tok(NULL, "tok-beta\t"),
 	    GUARD_OK);
 }
 
@@ -183,8 +223,8 @@ test_token(void)
 static void
 test_token_off(void)
 {
-	UNIT_ASSERT_INT_EQ(guard_token(&test_empty_cf, NULL, NULL), GUARD_OK);
-	UNIT_ASSERT_INT_EQ(guard_token(&test_empty_cf, "Bearer x", "y"),
+	UNIT_ASSERT_INT_EQ(test_tok_off(NULL, NULL), GUARD_OK);
+	UNIT_ASSERT_INT_EQ(test_tok_off("Bearer x", "y"),
 	    GUARD_OK);
 }
 
@@ -291,6 +331,7 @@ static const struct unit_test tests[] = {
 	{ "origin matrix", test_origin },
 	{ "token matrix", test_token },
 	{ "no client_tokens: open", test_token_off },
+	{ "the token names its client", test_token_client },
 	{ "hygiene: ordinary heads", test_hygiene_ok },
 	{ "hygiene: CL/TE framing", test_hygiene_framing },
 	{ "hygiene: values and names", test_hygiene_values },
