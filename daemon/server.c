@@ -685,7 +685,8 @@ server_status(struct server *srv, struct evhttp_request *req)
 	    "uptime_s", (json_int_t)(time(NULL) - srv->started),
 	    "connections", (json_int_t)conn_count(),
 	    "providers", (json_t *)provider_status_json());
-	body = json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	body = json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_REAL_PRECISION(15));	/* levels are rounded to 0.001 */
 	server_reply_json(req, 200, body != NULL ? body : "{}");
 	free(body);
 	json_decref(st);

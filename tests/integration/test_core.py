@@ -176,3 +176,22 @@ def bg_pool():
     pool = concurrent.futures.ThreadPoolExecutor(4)
     yield pool
     pool.shutdown(wait=True)
+
+
+def test_status_levels_read_as_a_person_writes_them(start_daemon, mock):
+    """Bucket levels in /status are rounded to thousandths, printed
+    without binary noise (6.518, not 6.5179999999999998)."""
+    import re
+    d = start_daemon([itlib.proxy_provider(
+        "oa", mock.url, requests_per_minute=7, burst=9,
+        tokens_per_minute=100000)])
+    # The refill since the request (7/60000 of a request per ms) leaves
+    # a fraction in the level.
+    assert _post(d.port, "/oa" + CHAT).status == 200
+    text = request(d.port, "GET", "/status", timeout=5 * SLOW).body.decode()
+    levels = re.search(r'"buckets":\{"requests":([^,]+),"tokens":([^}]+)\}',
+                       text)
+    assert levels, text
+    for v in levels.groups():
+        assert re.fullmatch(r"-?[0-9]+(\.[0-9]{1,3})?", v), (v, text)
+    assert 7.9 < float(levels.group(1)) < 9, text
