@@ -73,7 +73,8 @@ struct exchange {
 	struct attempt_request		 rq;
 	struct attempt			*a;	/* the proxy's one attempt */
 	struct attempt_stats		 st;	/* a's, as last seen */
-	struct deadline			*timer;	/* flushing a cut body */
+	struct deadline			*timer;	/* flushing a cut body;
+						   NULL till then */
 	struct event			*hangup; /* EV_CLOSED on the client */
 	struct evbuffer			*chunk;	/* reused for each chunk */
 	enum exchange_phase		 phase;
@@ -156,7 +157,6 @@ exchange_proxy(const struct exchange_env *env, struct evhttp_request *req,
 	ex->st.estimate = -1;
 	if ((ex->chunk = evbuffer_new()) == NULL)
 		fatalx("%s: out of memory", __func__);
-	ex->timer = deadline_new(exchange_cut_cb, ex);
 	TAILQ_INSERT_TAIL(&exchange_all, ex, entry);
 	exchange_live++;
 	exchange_watch_client(ex);
@@ -409,6 +409,7 @@ exchange_break(struct exchange *ex, enum access_end end, const char *code,
 		return;
 	}
 	ex->phase = EXCHANGE_CUTTING;	/* exchange_drained_cb drops it */
+	ex->timer = deadline_new(exchange_cut_cb, ex);
 	deadline_arm(ex->timer, ex->pc->idle_timeout);
 }
 
