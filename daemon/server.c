@@ -48,6 +48,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "provider.h"
+#include "proxy.h"
 #include "route.h"
 #include "server.h"
 #include "reply.h"
@@ -671,7 +672,7 @@ server_forward(struct server *srv, struct evhttp_request *req,
 		    "the configuration is being reloaded; try again");
 		return;
 	}
-	exchange_proxy(&srv->env, req, srv->cf, prov, r->rest, client);
+	proxy_start(&srv->env, req, srv->cf, prov, r->rest, client);
 }
 
 /* Answer GET /status: version, uptime, and every provider's state. */
