@@ -162,6 +162,13 @@ exchange_set_owner(struct exchange *ex, const struct exchange_owner *owner,
 	ex->owner_arg = arg;
 }
 
+/* Speak pc's dialect in the daemon's own errors from now on. */
+void
+exchange_set_dialect(struct exchange *ex, const struct provider_config *pc)
+{
+	ex->pc = pc;
+}
+
 /* Set what the access line reports of the upstream side. */
 void
 exchange_set_note(struct exchange *ex, const struct exchange_note *note)

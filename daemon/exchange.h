@@ -75,6 +75,9 @@ struct exchange	*exchange_new(const struct exchange_env *env,
 /* Hand the response to owner; its callbacks get arg. */
 void		 exchange_set_owner(struct exchange *ex,
 		    const struct exchange_owner *owner, void *arg);
+/* Speak pc's dialect in the daemon's own errors from now on. */
+void		 exchange_set_dialect(struct exchange *ex,
+		    const struct provider_config *pc);
 /* Set what the access line reports of the upstream side. */
 void		 exchange_set_note(struct exchange *ex,
 		    const struct exchange_note *note);

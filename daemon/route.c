@@ -188,6 +188,8 @@ route_endpoint(const char *uri, size_t len, struct route *r)
 		r->kind = ROUTE_STATUS;
 	else if (route_name_is(name, len, "metrics"))
 		r->kind = ROUTE_METRICS;
+	else if (route_name_is(name, len, "batch"))
+		r->kind = ROUTE_BATCH;
 }
 
 /* Resolve uri (the request target as received) against cf into *r. */

@@ -42,6 +42,7 @@
 #include "access.h"
 #include "clock.h"
 #include "config.h"
+#include "batch.h"
 #include "conn.h"
 #include "exchange.h"
 #include "guard.h"
@@ -110,6 +111,8 @@ static void	server_healthz(struct evhttp_request *req);
 static void	server_status(struct server *srv, struct evhttp_request *req);
 static void	server_metrics(struct evhttp_request *req);
 static int	server_get_only(struct evhttp_request *req, const char *path);
+static void	server_batch(struct server *srv, struct evhttp_request *req,
+		    const struct route *r);
 static void	server_forward(struct server *srv, struct evhttp_request *req,
 		    const struct route *r, size_t client);
 static void	server_set_keepalive(struct server *srv);
@@ -476,6 +479,9 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	case ROUTE_METRICS:
 		server_metrics(req);
 		break;
+	case ROUTE_BATCH:
+		server_batch(srv, req, &r);
+		break;
 	case ROUTE_RESERVED:
 	default:
 		reply_error(req, NULL, 404, "llmproxy_not_found",
@@ -657,6 +663,21 @@ server_refuse(struct server *srv, struct evhttp_request *req,
 	access_record(m, &e);
 	snprintf(code, sizeof code, "llmproxy_%s", access_label(end));
 	reply_error(req, pc, status, code, message);
+}
+
+/* Run a POST /batch; other methods get 405. */
+static void
+server_batch(struct server *srv, struct evhttp_request *req,
+    const struct route *r)
+{
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "POST");
+		server_refuse(srv, req, r, 405, ACCESS_METHOD_NOT_ALLOWED,
+		    "POST /batch is the batch endpoint's one method");
+		return;
+	}
+	batch_start(&srv->env, req, srv->cf);
 }
 
 /* Hand a provider's request to a new exchange. */

@@ -67,6 +67,7 @@ static void	test_reference(void);
 /* Every key config.h has a field for; the reference must list them all. */
 static const char *const test_key_names[] = {
 	"listen", "default_provider", "client_tokens", "max_body_size",
+	"batch_max_items",
 	"shutdown_timeout", "log_level", "allowed_hosts", "allowed_origins",
 	"max_connections", "header_timeout", "body_timeout",
 	"keepalive_timeout", "providers", "name", "type", "base_url",

@@ -188,9 +188,9 @@ test_reserved_shadow(void)
 	struct config	cf;
 
 	test_config(&cf, NULL);
-	test_expect(&cf, "/batch", ROUTE_RESERVED);
+	test_expect(&cf, "/batch", ROUTE_BATCH);
 	test_expect(&cf, "/batch/x", ROUTE_RESERVED);
-	test_expect(&cf, "/batch?x", ROUTE_RESERVED);
+	test_expect(&cf, "/batch?x", ROUTE_BATCH);
 	test_expect(&cf, "/batches", ROUTE_UNKNOWN);
 }
 
