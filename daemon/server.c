@@ -505,12 +505,7 @@ server_guard_head(struct server *srv, struct evhttp_request *req,
 	enum guard_verdict	 v;
 	int			 http11;
 
-	switch (conn_check(req, &why)) {
-	case CONN_BAD:
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Connection", "close");
-		server_refuse(srv, req, r, 400, ACCESS_BAD_REQUEST, why);
-		return -1;
+	switch (conn_check(req)) {
 	case CONN_SHED:
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Connection", "close");
