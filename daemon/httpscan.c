@@ -531,6 +531,8 @@ httpscan_size_byte(struct httpscan *sc, unsigned char *p)
 static const char *
 httpscan_ext_byte(struct httpscan *sc, unsigned char c)
 {
+	if ((c == '\r' || c == '\n') && !sc->ext_semi)
+		return "a blank after a chunk size, with no extension";
 	if (c == '\r') {
 		sc->state = SCAN_SIZE_CR;
 		return NULL;

@@ -134,7 +134,7 @@ static void
 test_chunk_sizes_bad(void)
 {
 	static const char *sizes[] = {
-		"0x5", "+5", " 5", "-5", "\t5", "", ";x", "5 x",
+		"0x5", "+5", " 5", "5 ", "-5", "\t5", "", ";x", "5 x",
 		"fffffffffffffffff",
 	};
 	char			buf[256];
