@@ -388,7 +388,8 @@ httpscan_header(struct httpscan *sc)
 	char		*value, *last;
 	int		 is_cl, is_te;
 
-	value = strchr(sc->line, ':');
+	if ((value = strchr(sc->line, ':')) == NULL)
+		return NULL;	/* a name longer than what is kept */
 	*value++ = '\0';
 	is_cl = strcasecmp(sc->line, "Content-Length") == 0;
 	is_te = strcasecmp(sc->line, "Transfer-Encoding") == 0;
