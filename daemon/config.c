@@ -90,6 +90,10 @@ static int	config_check_literal(const struct confkey *k,
 		    const config_setting_t *s, struct config_ctx *cx,
 		    char **cause);
 static char	*config_read_text(const char *path);
+static int	config_check_listen(struct config *cf,
+		    const config_setting_t *root, struct config_ctx *cx,
+		    char **cause);
+static int	config_same_address(const char *a, const char *b);
 static char	*config_dirname(const char *path);
 static struct config *config_from_lc(config_t *lc, int ok,
 		    struct config_ctx *cx, char **cause);
@@ -625,11 +629,57 @@ config_check_top(struct config *cf, const config_setting_t *root,
 	if (cf->nlisten == 0)
 		return config_fail(cx, config_member(root, "listen"), "listen",
 		    cause, "must name at least one address");
+	if (config_check_listen(cf, root, cx, cause) == -1)
+		return -1;
 	if (dp != NULL && config_find_provider(cf, dp, strlen(dp)) == NULL)
 		return config_fail(cx, config_member(root, "default_provider"),
 		    "default_provider", cause, "\"%s\" is not a provider",
 		    dp);
 	return 0;
+}
+
+/*
+ * Refuse an address listed twice in listen, which would otherwise only
+ * fail at start, as a bind error ("Address already in use").
+ */
+static int
+config_check_listen(struct config *cf, const config_setting_t *root,
+    struct config_ctx *cx, char **cause)
+{
+	const config_setting_t	*s = config_member(root, "listen"), *e;
+	char			 key[32];
+	size_t			 i, j;
+
+	for (j = 1; j < cf->nlisten; j++) {
+		for (i = 0; i < j; i++) {
+			if (!config_same_address(cf->listen[i], cf->listen[j]))
+				continue;
+			e = config_setting_is_aggregate(s) ?
+			    config_setting_get_elem(s, (unsigned int)j) : s;
+			snprintf(key, sizeof key, "listen[%zu]", j);
+			return config_fail(cx, e != NULL ? e : s, key, cause,
+			    "\"%s\" is already listen[%zu]", cf->listen[j],
+			    i);
+		}
+	}
+	return 0;
+}
+
+/* Return 1 if two listen addresses are the same (localhost: 127.0.0.1). */
+static int
+config_same_address(const char *a, const char *b)
+{
+	static const char	lh[] = "localhost:", v4[] = "127.0.0.1:";
+
+	if (strcmp(a + strlen(a) - 2, ":0") == 0)
+		return 0;	/* each asks the kernel for a port of its own */
+	if (strncmp(a, lh, sizeof lh - 1) == 0 &&
+	    strncmp(b, v4, sizeof v4 - 1) == 0)
+		return strcmp(a + sizeof lh - 1, b + sizeof v4 - 1) == 0;
+	if (strncmp(b, lh, sizeof lh - 1) == 0 &&
+	    strncmp(a, v4, sizeof v4 - 1) == 0)
+		return strcmp(b + sizeof lh - 1, a + sizeof v4 - 1) == 0;
+	return strcmp(a, b) == 0;
 }
 
 /* Load path into a new config; on error set *cause ("path:line: why"). */

@@ -330,8 +330,11 @@ httpscan_request_part(struct httpscan *sc)
 		sc->has_body = strcmp(sc->method, "HEAD") != 0;
 	} else if (sc->tlen == 0)
 		return "a malformed request line";
-	else if (sc->served && (sc->target[0] != '/' || sc->target[1] == '/'))
+	else if (sc->served && sc->target[0] != '/')
 		return "a request target that is not a path (origin form)";
+	else if (sc->served && sc->target[1] == '/')
+		return "a request target whose path begins with // (an empty "
+		    "segment, naming no provider)";
 	sc->part++;
 	return NULL;
 }

@@ -468,8 +468,7 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		server_unknown_provider(srv, req);
 		break;
 	case ROUTE_BAD:
-		reply_error(req, NULL, 400, "llmproxy_bad_target",
-		    "the request target must be a path without dot segments");
+		reply_error(req, NULL, 400, "llmproxy_bad_target", r.why);
 		break;
 	case ROUTE_METRICS:
 		server_metrics(req);

@@ -491,6 +491,16 @@ test_listen(void)
 	    "\"[fe80::1:2]:443\", \"localhost:0\" ];\n" TEST_SIM);
 	UNIT_ASSERT_INT_EQ(cf->nlisten, 4);
 	config_free(cf);
+	/* One address twice is refused here, not as a bind failure. */
+	test_fail("listen = [ \"127.0.0.1:80\",\n\"[::1]:80\",\n"
+	    "\"127.0.0.1:80\" ];\n" TEST_SIM,
+	    "t.conf:3: listen[2] \"127.0.0.1:80\" is already listen[0]");
+	test_fail("listen = [ \"localhost:80\", \"127.0.0.1:80\" ];\n"
+	    TEST_SIM, "t.conf:1: listen[1] \"127.0.0.1:80\" is already "
+	    "listen[0]");
+	cf = test_load("listen = [ \"127.0.0.1:0\", \"localhost:0\", "
+	    "\"127.0.0.1:0\" ];\n" TEST_SIM);
+	config_free(cf);
 }
 
 /* base_url needs a scheme and a host; trailing slashes are dropped. */
