@@ -61,6 +61,8 @@ static void	test_wrapped_key(const struct confkey *k, const char *literal,
 		    int same_line);
 static void	test_wrapped_integers(void);
 static void	test_directory(void);
+static void	test_shipped_keys(void);
+static int	test_shows_default(const char *text, const struct confkey *k);
 
 /* A provider group whose keys start on line 3 (the group on line 2). */
 #define TEST_PROV	"providers = (\n{ name = \"p\";\n%s }\n);\n"
@@ -1062,6 +1064,69 @@ test_wrapped_integers(void)
 	    "t.conf:1: max_body_size must be <= 1073741824");
 }
 
+/*
+ * Return 1 if text shows k with its default: "k = D;" (commented out or
+ * not), or a line naming k that says "default D".  Keys without a default
+ * need only be named.
+ */
+static int
+test_shows_default(const char *text, const struct confkey *k)
+{
+	char		 def[64], want[128];
+	const char	*p, *eol;
+	size_t		 len = strlen(k->name);
+
+	if (k->type == CONFKEY_BOOL)
+		snprintf(def, sizeof def, "%s", k->idef ? "true" : "false");
+	else if (k->type == CONFKEY_ENUM)
+		snprintf(def, sizeof def, "\"%s\"", k->names[k->idef]);
+	else if (k->type == CONFKEY_INT)
+		snprintf(def, sizeof def, "%lld", k->idef);
+	else if (k->type == CONFKEY_FLOAT)
+		snprintf(def, sizeof def, "%.10g", k->fdef);
+	else if (k->type == CONFKEY_LIST)
+		snprintf(def, sizeof def, k->sdef != NULL ? "[ \"%s\" ]" :
+		    "[ ]", k->sdef);
+	else
+		return strstr(text, k->name) != NULL;
+	for (p = text; (p = strstr(p, k->name)) != NULL; p += len) {
+		if (p > text && (p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z')))
+			continue;
+		eol = strchr(p, '\n');
+		snprintf(want, sizeof want, "%s = %s;", k->name, def);
+		if (strncmp(p, want, strlen(want)) == 0)
+			return 1;
+		snprintf(want, sizeof want, "default %s", def);
+		if (p[len] == ' ' && strstr(p, want) != NULL &&
+		    (eol == NULL || strstr(p, want) < eol))
+			return 1;
+	}
+	return 0;
+}
+
+/* The shipped config shows every key of the table, with its default. */
+static void
+test_shipped_keys(void)
+{
+	const char		*srcdir = getenv("srcdir");
+	char			 path[1024], text[16384];
+	const struct confkey	*k;
+	FILE			*f;
+	size_t			 n;
+
+	snprintf(path, sizeof path, "%s/conf/llmproxyd.conf",
+	    srcdir != NULL ? srcdir : ".");
+	UNIT_ASSERT((f = fopen(path, "r")) != NULL);
+	n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	for (k = confkey_table; k < confkey_table + confkey_count; k++) {
+		if (!test_shows_default(text, k))
+			printf("# %s: not shown with its default\n", k->name);
+		UNIT_ASSERT(test_shows_default(text, k));
+	}
+}
+
 /* A directory given as the config file says so. */
 static void
 test_directory(void)
@@ -1102,7 +1167,8 @@ static const struct unit_test tests[] = {
 	{ "names", test_names },
 	{ "reference", test_reference },
 	{ "wrapped_integers", test_wrapped_integers },
-	{ "directory", test_directory }
+	{ "directory", test_directory },
+	{ "shipped_keys", test_shipped_keys }
 };
 
 int
