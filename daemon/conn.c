@@ -523,27 +523,29 @@ conn_refuse_try(struct conn *c)
 	evtimer_add(c->timer, &tv);
 }
 
+/* How each httpscan refusal is answered, in enum httpscan_refusal order. */
+static const struct {
+	int		 status;
+	const char	*phrase;
+	enum access_end	 end;
+	const char	*code;
+} conn_kinds[] = {
+	{ 400, "Bad Request", ACCESS_BAD_REQUEST, "llmproxy_bad_request" },
+	{ 400, "Bad Request", ACCESS_BAD_REQUEST, "llmproxy_bad_request" },
+	{ 413, "Content Too Large", ACCESS_TOO_LARGE,
+	  "llmproxy_request_too_large" },
+	{ 431, "Request Header Fields Too Large", ACCESS_HEAD_TOO_LARGE,
+	  "llmproxy_header_too_large" },
+	{ 405, "Method Not Allowed", ACCESS_METHOD_NOT_ALLOWED,
+	  "llmproxy_method_not_allowed" },
+	{ 417, "Expectation Failed", ACCESS_BAD_REQUEST,
+	  "llmproxy_bad_request" }
+};
+
 /* Return the refusal's raw response (the caller frees it), and record it. */
 static char *
 conn_refusal(struct conn *c, size_t *len)
 {
-	static const struct {
-		int			 status;
-		const char		*phrase;
-		enum access_end		 end;
-		const char		*code;
-	} kinds[] = {
-		{ 400, "Bad Request", ACCESS_BAD_REQUEST, "llmproxy_bad_request" },
-		{ 400, "Bad Request", ACCESS_BAD_REQUEST, "llmproxy_bad_request" },
-		{ 413, "Content Too Large", ACCESS_TOO_LARGE,
-		  "llmproxy_request_too_large" },
-		{ 431, "Request Header Fields Too Large", ACCESS_HEAD_TOO_LARGE,
-		  "llmproxy_header_too_large" },
-		{ 405, "Method Not Allowed", ACCESS_METHOD_NOT_ALLOWED,
-		  "llmproxy_method_not_allowed" },
-		{ 417, "Expectation Failed", ACCESS_BAD_REQUEST,
-		  "llmproxy_bad_request" }
-	};
 	const struct provider_config	*pc = NULL;
 	const char			*why = "a malformed request";
 	enum httpscan_refusal		 k = httpscan_refusal(c->scan, &why);
@@ -560,14 +562,14 @@ conn_refusal(struct conn *c, size_t *len)
 		xasprintf(&msg, "the request was refused: %s", why);
 	body = dialect_error_body(pc != NULL ? pc->dialect : DIALECT_OPENAI,
 	    dialect_error_type(pc != NULL ? pc->dialect : DIALECT_OPENAI,
-	    kinds[k].status), kinds[k].code, msg);
+	    conn_kinds[k].status), conn_kinds[k].code, msg);
 	*len = (size_t)xasprintf(&resp, "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: application/json\r\n%sConnection: close\r\n"
-	    "Content-Length: %zu\r\n\r\n%s", kinds[k].status,
-	    kinds[k].phrase, k == HTTPSCAN_METHOD ? "Allow: " HTTPSCAN_ALLOW
+	    "Content-Length: %zu\r\n\r\n%s", conn_kinds[k].status,
+	    conn_kinds[k].phrase, k == HTTPSCAN_METHOD ? "Allow: " HTTPSCAN_ALLOW
 	    "\r\n" : "", strlen(body), body);
-	conn_refusal_record(c, pc != NULL ? pc->name : NULL, kinds[k].status,
-	    kinds[k].end, why);
+	conn_refusal_record(c, pc != NULL ? pc->name : NULL, conn_kinds[k].status,
+	    conn_kinds[k].end, why);
 	free(body);
 	free(msg);
 	return resp;
