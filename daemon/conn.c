@@ -93,7 +93,7 @@ struct conn {
 	struct httpscan			*scan;
 	uint64_t			 scanned;	/* bytes read, in all */
 	int				 editing;	/* conn moves input */
-	int				 refusing;	/* a request is refused */
+	int				 refusing;	/* one is refused */
 	int				 lingering;	/* the bev is conn's */
 	int				 peer_done;	/* EOF or enough read */
 	uint64_t			 discarded;	/* since the refusal */
@@ -566,10 +566,10 @@ conn_refusal(struct conn *c, size_t *len)
 	*len = (size_t)xasprintf(&resp, "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: application/json\r\n%sConnection: close\r\n"
 	    "Content-Length: %zu\r\n\r\n%s", conn_kinds[k].status,
-	    conn_kinds[k].phrase, k == HTTPSCAN_METHOD ? "Allow: " HTTPSCAN_ALLOW
-	    "\r\n" : "", strlen(body), body);
-	conn_refusal_record(c, pc != NULL ? pc->name : NULL, conn_kinds[k].status,
-	    conn_kinds[k].end, why);
+	    conn_kinds[k].phrase, k == HTTPSCAN_METHOD ?
+	    "Allow: " HTTPSCAN_ALLOW "\r\n" : "", strlen(body), body);
+	conn_refusal_record(c, pc != NULL ? pc->name : NULL,
+	    conn_kinds[k].status, conn_kinds[k].end, why);
 	free(body);
 	free(msg);
 	return resp;

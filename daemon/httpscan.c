@@ -57,7 +57,7 @@ struct httpscan {
 	size_t			 head_max;
 	uint64_t		 body_max;
 	size_t			 head_bytes;	/* head and trailer so far */
-	uint64_t		 left;		/* body or chunk bytes to skip */
+	uint64_t		 left;		/* body or chunk bytes left */
 	uint64_t		 body;		/* chunk sizes so far */
 	int			 has_body;	/* the method may carry one */
 	int			 chunked;
@@ -66,8 +66,8 @@ struct httpscan {
 	int			 first_line;	/* the request line is next */
 	int			 part;		/* of the request line */
 	int			 served;	/* its method is served */
-	int			 in_value;	/* a field line, past its colon */
-	int			 ext_semi;	/* a chunk extension's ';' seen */
+	int			 in_value;	/* past a field's colon */
+	int			 ext_semi;	/* an extension's ';' seen */
 	size_t			 linelen;
 	size_t			 mlen, tlen;
 	char			 method[HTTPSCAN_METHOD_MAX];

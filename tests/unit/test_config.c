@@ -1090,7 +1090,8 @@ test_shows_default(const char *text, const struct confkey *k)
 	else
 		return strstr(text, k->name) != NULL;
 	for (p = text; (p = strstr(p, k->name)) != NULL; p += len) {
-		if (p > text && (p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z')))
+		if (p > text && (p[-1] == '_' ||
+		    (p[-1] >= 'a' && p[-1] <= 'z')))
 			continue;
 		eol = strchr(p, '\n');
 		snprintf(want, sizeof want, "%s = %s;", k->name, def);

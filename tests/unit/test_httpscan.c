@@ -315,7 +315,8 @@ static void
 test_start(void)
 {
 	static char		 req[] = "GET / HTTP/1.1\r\n\r\n"
-				    "POST / HTTP/1.1\r\nContent-Length: 500\r\n\r\n";
+				    "POST / HTTP/1.1\r\n"
+				    "Content-Length: 500\r\n\r\n";
 	struct httpscan		*sc = httpscan_new();
 
 	httpscan_set_limits(sc, TEST_HEAD_MAX, TEST_BODY_MAX);
