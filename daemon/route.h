@@ -30,6 +30,7 @@ struct route {
 	enum route_kind	 kind;
 	size_t		 provider;	/* index into cf->providers */
 	const char	*rest;		/* into uri: appended to base_url */
+	const char	*why;		/* ROUTE_BAD: what is wrong */
 };
 
 /* Resolve uri (the request target as received) against cf into *r. */

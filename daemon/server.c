@@ -473,8 +473,7 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		server_unknown_provider(srv, req);
 		break;
 	case ROUTE_BAD:
-		reply_error(req, NULL, 400, "llmproxy_bad_target",
-		    "the request target must be a path without dot segments");
+		reply_error(req, NULL, 400, "llmproxy_bad_target", r.why);
 		break;
 	case ROUTE_METRICS:
 		server_metrics(req);
@@ -513,12 +512,7 @@ server_guard_head(struct server *srv, struct evhttp_request *req,
 	enum guard_verdict	 v;
 	int			 http11;
 
-	switch (conn_check(req, &why)) {
-	case CONN_BAD:
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Connection", "close");
-		server_refuse(srv, req, r, 400, ACCESS_BAD_REQUEST, why);
-		return -1;
+	switch (conn_check(req)) {
 	case CONN_SHED:
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Connection", "close");
