@@ -38,10 +38,19 @@ static uint64_t			fake_loop_seq;
 
 static struct deadline *fake_loop_earliest(void);
 
-/* Set the clock back to its start. */
+/*
+ * Set the clock back to its start and drop what a failed case left (its
+ * attempts are abandoned, never called again).
+ */
 void
 fake_loop_reset(void)
 {
+	struct deadline	*d;
+
+	while ((d = TAILQ_FIRST(&fake_loop_list)) != NULL) {
+		TAILQ_REMOVE(&fake_loop_list, d, entry);
+		free(d);
+	}
 	fake_loop_now = FAKE_LOOP_START_MS;
 }
 

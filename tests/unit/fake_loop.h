@@ -17,7 +17,7 @@
 /* Where fake_loop_reset() puts the clock: never 0, which means "unset". */
 #define FAKE_LOOP_START_MS	1000000
 
-/* Set the clock to FAKE_LOOP_START_MS; every deadline must be freed. */
+/* Set the clock to FAKE_LOOP_START_MS; drop any deadline left. */
 void		fake_loop_reset(void);
 /* Move the clock ms forward, firing what falls due, in time order. */
 void		fake_loop_advance(uint64_t ms);

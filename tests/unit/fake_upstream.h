@@ -30,8 +30,8 @@ struct fake_upstream_info {
 	int	 resumed;	/* upstream_resume() calls */
 };
 
-/* Forget every transfer; fail the test if one is still running. */
-void		 fake_upstream_reset(void);
+/* Forget every transfer; return how many were still running. */
+size_t		 fake_upstream_reset(void);
 /* Make the next upstream_start() fail (return NULL). */
 void		 fake_upstream_fail_next(void);
 /* Return how many transfers were started since the reset. */
