@@ -37,7 +37,8 @@ struct fake_owner {
 	int			 nheaders, nbody, ndone;
 	int			 status;
 	char			 body[FAKE_OWNER_BODY_MAX];
-	size_t			 body_len;
+	size_t			 body_len;	/* all taken; body keeps
+						   what fits */
 	int			 lag;		/* refuse this many bodies */
 	enum fake_owner_cancel	 when;		/* once, then NONE */
 	struct fake_owner	*victim;	/* whose; NULL: its own */

@@ -19,6 +19,7 @@
 #include "admission.h"
 #include "clock.h"
 #include "config.h"
+#include "log.h"
 #include "provider.h"
 #include "unit.h"
 
@@ -317,5 +318,6 @@ main(void)
 		{ "retry_after", test_retry_after }
 	};
 
+	log_set_level(LOG_LEVEL_WARN);
 	return unit_main(tests, sizeof tests / sizeof tests[0]);
 }
