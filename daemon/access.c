@@ -68,13 +68,14 @@ access_record(struct metrics_provider *m, const struct access_entry *e)
 	    sizeof path);
 	log_info("access provider=%s method=%s path=%s status=%d queue_ms=%"
 	    PRIu64 " upstream_ms=%" PRIu64 " bytes_in=%zu bytes_out=%" PRIu64
-	    " attempts=%d%s%s%s%s", e->provider != NULL ? e->provider : "-",
+	    " attempts=%d%s%s%s%s%s%s", e->provider != NULL ? e->provider : "-",
 	    e->method != NULL ? e->method : "-", path, e->status, e->queue_ms,
 	    e->upstream_ms, e->bytes_in, e->bytes_out, e->attempts,
 	    e->end == ACCESS_OK ? "" : access_is_refusal(e->end) ?
 	    " reason=" : " end=", access_label(e->end),
-	    e->detail != NULL ? " why=" : "", e->detail != NULL ? e->detail :
-	    "");
+	    e->batch != NULL ? " batch=" : "", e->batch != NULL ? e->batch :
+	    "", e->detail != NULL ? " why=" : "", e->detail != NULL ?
+	    e->detail : "");
 }
 
 /*

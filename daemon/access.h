@@ -68,6 +68,7 @@ struct access_entry {
 	int		 attempts;	/* upstream transfers made */
 	int64_t		 estimate;	/* tokens reserved; < 0: none */
 	int		 timed;		/* counts in the duration histograms */
+	const char	*batch;		/* a batch item: its batch's id */
 };
 
 /* Return the label of end ("queue_full", "client_closed"), "" for OK. */

@@ -10,14 +10,19 @@
  * names the file, the line and the key ("f:14: providers[1].burst must be
  * >= 0").  Provider keys are read here, from the environment or a file
  * (confval.c reads the file and checks single values), and never appear in
- * a message.  The module does not resolve names, open sockets or check
+ * a message.  An integer libconfig 1.5 wrapped into 32 bits is caught
+ * from the file's text (conftext.c).  The module does not resolve names,
+ * open sockets or check
  * that an upstream answers; it includes no libevent header and never reads
  * the clock.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <libconfig.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,6 +30,7 @@
 
 #include "config.h"
 #include "confkey.h"
+#include "conftext.h"
 #include "confval.h"
 #include "xmalloc.h"
 
@@ -32,6 +38,7 @@
 struct config_ctx {
 	const char	*file;		/* the name used in messages */
 	const char	*dir;		/* base of relative paths */
+	const char	*text;		/* the file's text, or NULL */
 	char		 prefix[32];	/* "" or "providers[N]." */
 };
 
@@ -79,9 +86,17 @@ static int	config_resolve_key(struct provider_config *p,
 static int	config_read_key_file(struct provider_config *p,
 		    const config_setting_t *s, struct config_ctx *cx,
 		    char **cause);
+static int	config_check_literal(const struct confkey *k,
+		    const config_setting_t *s, struct config_ctx *cx,
+		    char **cause);
+static char	*config_read_text(const char *path);
+static int	config_check_listen(struct config *cf,
+		    const config_setting_t *root, struct config_ctx *cx,
+		    char **cause);
+static int	config_same_address(const char *a, const char *b);
 static char	*config_dirname(const char *path);
-static struct config *config_from_lc(config_t *lc, int ok, const char *name,
-		    const char *dir, char **cause);
+static struct config *config_from_lc(config_t *lc, int ok,
+		    struct config_ctx *cx, char **cause);
 
 
 /* Return the path of file as read: an @include is under cx->dir. */
@@ -280,6 +295,9 @@ config_parse_number(void *field, const struct confkey *k,
 	    (type != CONFIG_TYPE_FLOAT || k->type != CONFKEY_FLOAT))
 		return config_fail(cx, s, k->name, cause, "must be %s",
 		    k->type == CONFKEY_INT ? "an integer" : "a number");
+	if (type == CONFIG_TYPE_INT &&
+	    config_check_literal(k, s, cx, cause) == -1)
+		return -1;
 	if (k->type == CONFKEY_INT) {
 		i = config_setting_get_int64(s);
 		if (i < k->imin || i > k->imax)
@@ -299,6 +317,59 @@ config_parse_number(void *field, const struct confkey *k,
 		    k->fmax);
 	*(double *)field = d;
 	return 0;
+}
+
+/*
+ * Refuse an integer that libconfig wrapped into 32 bits: the literal in
+ * the file's text says something other than what libconfig kept.
+ */
+static int
+config_check_literal(const struct confkey *k, const config_setting_t *s,
+    struct config_ctx *cx, char **cause)
+{
+	const char		*file = config_setting_source_file(s);
+	char			*own = NULL, path[1024];
+	const char		*text = cx->text;
+	long long		 v = 0;
+	enum conftext_found	 f;
+
+	if (file != NULL && strcmp(file, cx->file) != 0)
+		text = own = config_read_text(config_where(cx, file, path,
+		    sizeof path));
+	if (text == NULL)
+		return 0;
+	f = conftext_int(text, config_setting_source_line(s), k->name, &v);
+	free(own);
+	if (f == CONFTEXT_NONE || (f == CONFTEXT_INT &&
+	    v == config_setting_get_int64(s)))
+		return 0;
+	if (k->type == CONFKEY_INT)
+		return config_fail(cx, s, k->name, cause, "must be between "
+		    "%lld and %lld", k->imin, k->imax);
+	return config_fail(cx, s, k->name, cause, "must be between %.10g "
+	    "and %.10g", k->fmin, k->fmax);
+}
+
+/* Return path's contents as a string (NULL if unreadable). */
+static char *
+config_read_text(const char *path)
+{
+	FILE	*f;
+	char	*text;
+	long	 len;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		return NULL;
+	}
+	text = xmalloc((size_t)len + 1);
+	len = (long)fread(text, 1, (size_t)len, f);
+	text[len] = '\0';
+	fclose(f);
+	return text;
 }
 
 /* Parse s as one of k's names, storing its index. */
@@ -514,13 +585,12 @@ config_dirname(const char *path)
 	return xstrndup(path, slash - path);
 }
 
-/* Build a config from what libconfig read (ok) under name, or say why. */
+/* Build a config from what libconfig read (ok) under cx, or say why. */
 static struct config *
-config_from_lc(config_t *lc, int ok, const char *name, const char *dir,
-    char **cause)
+config_from_lc(config_t *lc, int ok, struct config_ctx *cx, char **cause)
 {
 	struct config		*cf;
-	struct config_ctx	 cx = { name, dir, "" };
+	const char		*name = cx->file;
 	char			 path[1024];
 
 	if (!ok && config_error_type(lc) == CONFIG_ERR_FILE_IO) {
@@ -529,7 +599,7 @@ config_from_lc(config_t *lc, int ok, const char *name, const char *dir,
 		return NULL;
 	}
 	if (!ok) {
-		xasprintf(cause, "%s:%d: %s", config_where(&cx,
+		xasprintf(cause, "%s:%d: %s", config_where(cx,
 		    config_error_file(lc), path, sizeof path),
 		    config_error_line(lc), config_error_text(lc));
 		return NULL;
@@ -539,8 +609,8 @@ config_from_lc(config_t *lc, int ok, const char *name, const char *dir,
 	cf->path = xstrdup(name);
 	config_set_defaults(cf, CONFKEY_SCOPE_TOP);
 	if (config_parse_group(cf, config_root_setting(lc), CONFKEY_SCOPE_TOP,
-	    &cx, cause) == -1 ||
-	    config_check_top(cf, config_root_setting(lc), &cx, cause) == -1) {
+	    cx, cause) == -1 ||
+	    config_check_top(cf, config_root_setting(lc), cx, cause) == -1) {
 		config_free(cf);
 		return NULL;
 	}
@@ -559,6 +629,8 @@ config_check_top(struct config *cf, const config_setting_t *root,
 	if (cf->nlisten == 0)
 		return config_fail(cx, config_member(root, "listen"), "listen",
 		    cause, "must name at least one address");
+	if (config_check_listen(cf, root, cx, cause) == -1)
+		return -1;
 	if (dp != NULL && config_find_provider(cf, dp, strlen(dp)) == NULL)
 		return config_fail(cx, config_member(root, "default_provider"),
 		    "default_provider", cause, "\"%s\" is not a provider",
@@ -566,20 +638,73 @@ config_check_top(struct config *cf, const config_setting_t *root,
 	return 0;
 }
 
+/*
+ * Refuse an address listed twice in listen, which would otherwise only
+ * fail at start, as a bind error ("Address already in use").
+ */
+static int
+config_check_listen(struct config *cf, const config_setting_t *root,
+    struct config_ctx *cx, char **cause)
+{
+	const config_setting_t	*s = config_member(root, "listen"), *e;
+	char			 key[32];
+	size_t			 i, j;
+
+	for (j = 1; j < cf->nlisten; j++) {
+		for (i = 0; i < j; i++) {
+			if (!config_same_address(cf->listen[i], cf->listen[j]))
+				continue;
+			e = config_setting_is_aggregate(s) ?
+			    config_setting_get_elem(s, (unsigned int)j) : s;
+			snprintf(key, sizeof key, "listen[%zu]", j);
+			return config_fail(cx, e != NULL ? e : s, key, cause,
+			    "\"%s\" is already listen[%zu]", cf->listen[j],
+			    i);
+		}
+	}
+	return 0;
+}
+
+/* Return 1 if two listen addresses are the same (localhost: 127.0.0.1). */
+static int
+config_same_address(const char *a, const char *b)
+{
+	static const char	lh[] = "localhost:", v4[] = "127.0.0.1:";
+
+	if (strcmp(a + strlen(a) - 2, ":0") == 0)
+		return 0;	/* each asks the kernel for a port of its own */
+	if (strncmp(a, lh, sizeof lh - 1) == 0 &&
+	    strncmp(b, v4, sizeof v4 - 1) == 0)
+		return strcmp(a + sizeof lh - 1, b + sizeof v4 - 1) == 0;
+	if (strncmp(b, lh, sizeof lh - 1) == 0 &&
+	    strncmp(a, v4, sizeof v4 - 1) == 0)
+		return strcmp(b + sizeof lh - 1, a + sizeof v4 - 1) == 0;
+	return strcmp(a, b) == 0;
+}
+
 /* Load path into a new config; on error set *cause ("path:line: why"). */
 struct config *
 config_load(const char *path, char **cause)
 {
-	struct config	*cf;
-	config_t	 lc;
-	char		*dir;
+	struct config		*cf;
+	struct config_ctx	 cx = { path, NULL, NULL, "" };
+	config_t		 lc;
+	struct stat		 st;
+	char			*dir, *text;
 
-	dir = config_dirname(path);
+	/* libconfig's own error for a directory is a misleading ENOENT. */
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		xasprintf(cause, "%s: cannot be read: is a directory", path);
+		return NULL;
+	}
+	cx.dir = dir = config_dirname(path);
+	cx.text = text = config_read_text(path);
 	config_init(&lc);
 	config_set_include_dir(&lc, dir);	/* @include is relative to it */
 	cf = config_from_lc(&lc, config_read_file(&lc, path) == CONFIG_TRUE,
-	    path, dir, cause);
+	    &cx, cause);
 	config_destroy(&lc);		/* cf holds its own string copies */
+	free(text);
 	free(dir);
 	return cf;
 }
@@ -588,15 +713,16 @@ config_load(const char *path, char **cause)
 struct config *
 config_load_string(const char *text, const char *name, char **cause)
 {
-	struct config	*cf;
-	config_t	 lc;
-	char		*dir;
+	struct config		*cf;
+	struct config_ctx	 cx = { name, NULL, text, "" };
+	config_t		 lc;
+	char			*dir;
 
-	dir = config_dirname(name);
+	cx.dir = dir = config_dirname(name);
 	config_init(&lc);
 	config_set_include_dir(&lc, dir);
 	cf = config_from_lc(&lc, config_read_string(&lc, text) == CONFIG_TRUE,
-	    name, dir, cause);
+	    &cx, cause);
 	config_destroy(&lc);
 	free(dir);
 	return cf;

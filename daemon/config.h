@@ -77,6 +77,7 @@ struct config {
 	char			**client_tokens;	/* never logged */
 	size_t			 nclient_tokens;
 	long long		 max_body_size;		/* bytes */
+	long long		 batch_max_items;	/* POST /batch */
 	double			 shutdown_timeout;	/* seconds */
 	enum log_level		 log_level;
 	char			**allowed_hosts;

@@ -61,6 +61,8 @@ const struct confkey confkey_table[] = {
 	  "these as a Bearer token or x-api-key, else 401." },
 	{ CONFKEY_T(max_body_size), CONFKEY_INT(16777216, 1, 1073741824),
 	  .doc = "Largest request body, in bytes; a larger one gets 413." },
+	{ CONFKEY_T(batch_max_items), CONFKEY_INT(1000, 1, 100000),
+	  .doc = "Most requests one POST /batch may carry; more gets 413." },
 	{ CONFKEY_T(shutdown_timeout), .type = CONFKEY_FLOAT, .fdef = 30,
 	  .fmin = 0, .fmax = CONFKEY_TIMEOUT_MAX, .doc = "Seconds that "
 	  "requests and streams may go on after SIGTERM or SIGINT." },

@@ -16,11 +16,23 @@
  * conn_set_close_hook.  Connections are found from a request through the
  * socket's descriptor, which indexes a table.
  *
- * One timer per connection serves three uses in turn: the attach, the
- * header deadline (from the accept, or from a later request's first byte)
- * and the body deadline (from the end of the head).  Between requests
- * evhttp's keep-alive timeout applies; while a response is under way (a
- * close hook is set) the deadlines wait.
+ * A request httpscan says to refuse never reaches evhttp, which would
+ * answer it with an HTML page and close at once (a client still sending
+ * its body then sees a reset, not the answer).  Its bytes are taken out
+ * of the input buffer before evhttp reads them, and so is everything the
+ * client sends after them.  Once evhttp has finished the requests before
+ * it, conn takes the bufferevent back from evhttp, writes the refusal in
+ * JSON (logged and counted like any), shuts its side down, and goes on
+ * reading and discarding for a bounded time and size (a lingering close,
+ * as nginx does), so the client reads the answer; then the connection is
+ * freed through evhttp.
+ *
+ * One timer per connection serves four uses in turn: the attach, the
+ * header deadline (from the accept, or from a later request's first byte),
+ * the body deadline (from the end of the head), and the refusal (made
+ * active to answer, then the lingering close's deadline).  Between
+ * requests evhttp's keep-alive timeout applies; while a response is under
+ * way (a close hook is set) the deadlines wait.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -39,6 +51,7 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 
+#include "access.h"
 #include "clock.h"
 #include "config.h"
 #include "conn.h"
@@ -46,6 +59,7 @@
 #include "httpscan.h"
 #include "log.h"
 #include "metrics.h"
+#include "route.h"
 #include "xmalloc.h"
 
 /* Descriptors kept back from client connections (listeners, logs, curl). */
@@ -58,6 +72,12 @@
 #define CONN_PAUSE_MS		100
 /* Listeners that can be paused at once (the server has at most 16). */
 #define CONN_MAX_PAUSED		16
+/* Largest request head (all its lines); beyond it, 431. */
+#define CONN_MAX_HEAD_BYTES	(16 * 1024)
+/* A lingering close reads and discards for this long at most, */
+#define CONN_LINGER_MS		5000
+/* and at most this much past max_body_size. */
+#define CONN_LINGER_EXTRA	(16 * 1024 * 1024)
 
 struct conn {
 	struct bufferevent		*bev;
@@ -70,7 +90,13 @@ struct conn {
 	uint64_t			 served;	/* requests checked */
 	conn_close_cb			 hook;
 	void				*hook_arg;
-	struct httpscan			 scan;
+	struct httpscan			*scan;
+	uint64_t			 scanned;	/* bytes read, in all */
+	int				 editing;	/* conn moves input */
+	int				 refusing;	/* one is refused */
+	int				 lingering;	/* the bev is conn's */
+	int				 peer_done;	/* EOF or enough read */
+	uint64_t			 discarded;	/* since the refusal */
 };
 
 static struct {
@@ -81,6 +107,7 @@ static struct {
 	size_t			 max;		/* connections allowed */
 	struct timeval		 header_tv;
 	struct timeval		 body_tv;
+	const struct config	*cf;		/* the current one */
 	double			 header_s;
 	double			 body_s;
 	int			 spare_fd;
@@ -101,8 +128,22 @@ static void	conn_forget(struct conn *c);
 static struct conn *conn_of(struct evhttp_connection *evcon);
 static void	conn_input_cb(struct evbuffer *buf,
 		    const struct evbuffer_cb_info *info, void *arg);
+static void	conn_scan(struct conn *c, struct evbuffer *buf, size_t off);
 static void	conn_follow(struct conn *c, enum httpscan_phase was,
 		    uint64_t seq_was);
+static struct evhttp_connection *conn_evcon_of(struct bufferevent *bev);
+static void	conn_keep_only(struct conn *c, struct evbuffer *buf,
+		    size_t keep);
+static void	conn_refuse_begin(struct conn *c, struct evbuffer *buf);
+static void	conn_refuse_try(struct conn *c);
+static char	*conn_refusal(struct conn *c, size_t *len);
+static void	conn_refusal_record(struct conn *c, const char *provider,
+		    int status, enum access_end end, const char *why);
+static void	conn_linger_read_cb(struct bufferevent *bev, void *arg);
+static void	conn_linger_write_cb(struct bufferevent *bev, void *arg);
+static void	conn_linger_event_cb(struct bufferevent *bev, short what,
+		    void *arg);
+static void	conn_linger_end(struct conn *c);
 static size_t	conn_fd_limit(void);
 static void	conn_make_overload(void);
 static int	conn_shed_one(evutil_socket_t lfd);
@@ -145,6 +186,7 @@ conn_configure(const struct config *cf)
 	size_t	fd_cap = conn_all.nfd > 2 * CONN_FD_RESERVE ?
 		    (conn_all.nfd - CONN_FD_RESERVE) / 2 : 1;
 
+	conn_all.cf = cf;
 	conn_all.max = (size_t)cf->max_connections < fd_cap ?
 	    (size_t)cf->max_connections : fd_cap;
 	conn_all.header_s = cf->header_timeout;
@@ -198,7 +240,10 @@ conn_new_bev(struct event_base *base, void *arg)
 	c->timer = evtimer_new(base, conn_timer_cb, c);
 	if (c->bev == NULL || c->timer == NULL)
 		fatalx("%s: out of memory", __func__);
-	httpscan_init(&c->scan);
+	/* The limits evhttp gives the connection it is about to make. */
+	c->scan = httpscan_new();
+	httpscan_set_limits(c->scan, CONN_MAX_HEAD_BYTES,
+	    (uint64_t)conn_all.cf->max_body_size);
 	c->shed = conn_all.live >= conn_all.max;
 	conn_all.live++;
 	c->watch = evbuffer_add_cb(bufferevent_get_input(c->bev),
@@ -207,14 +252,30 @@ conn_new_bev(struct event_base *base, void *arg)
 	return c->bev;
 }
 
+/*
+ * Return the evhttp connection that bev belongs to.  evhttp 2.1.12 has no
+ * public way from a bufferevent to its connection, nor a callback when it
+ * makes one, and a connection's close callback (the only way to learn it
+ * is gone) can only be set on the connection.  So this reads the argument
+ * evhttp gives the bufferevent's callbacks, which is the connection:
+ * http.c (release-2.1.12-stable) lines 2412-2413 in
+ * evhttp_connection_base_bufferevent_new, and 2742-2746 in
+ * evhttp_start_read_, set it so.  This is the one place conn relies on it.
+ */
+static struct evhttp_connection *
+conn_evcon_of(struct bufferevent *bev)
+{
+	void	*cbarg = NULL;
+
+	bufferevent_getcb(bev, NULL, NULL, NULL, &cbarg);
+	return cbarg;
+}
+
 /* evhttp now holds the connection: take its close callback. */
 static void
 conn_attach(struct conn *c)
 {
-	void	*cbarg = NULL;
-
-	bufferevent_getcb(c->bev, NULL, NULL, NULL, &cbarg);
-	c->evcon = cbarg;		/* evhttp's own callback argument */
+	c->evcon = conn_evcon_of(c->bev);
 	c->fd = bufferevent_getfd(c->bev);
 	if (c->evcon == NULL || c->fd < 0 || (size_t)c->fd >= conn_all.nfd)
 		fatalx("%s: connection not as evhttp makes it", __func__);
@@ -226,15 +287,24 @@ conn_attach(struct conn *c)
 	evtimer_add(c->timer, &conn_all.header_tv);
 }
 
-/* The connection's timer: attach first, then a deadline passed. */
+/* The connection's timer: attach, a deadline, or a refusal's turn. */
 static void
 conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
-	int		 body = c->scan.phase == HTTPSCAN_BODY;
+	int		 body = httpscan_phase(c->scan) == HTTPSCAN_BODY;
 
 	if (!c->attached) {
 		conn_attach(c);
+		if (!c->refusing)
+			return;
+	}
+	if (c->lingering) {
+		conn_linger_end(c);
+		return;
+	}
+	if (c->refusing) {
+		conn_refuse_try(c);
 		return;
 	}
 	if (c->hook != NULL) {		/* a response is under way */
@@ -270,6 +340,7 @@ conn_forget(struct conn *c)
 	    conn_all.by_fd[c->fd] == c)
 		conn_all.by_fd[c->fd] = NULL;
 	event_free(c->timer);
+	httpscan_free(c->scan);
 	conn_all.live--;
 	free(c);
 }
@@ -293,19 +364,17 @@ conn_of(struct evhttp_connection *evcon)
 }
 
 enum conn_verdict
-conn_check(struct evhttp_request *req, const char **why)
+conn_check(struct evhttp_request *req)
 {
 	struct conn	*c = conn_of(evhttp_request_get_connection(req));
 
 	if (c == NULL)
 		return CONN_OK;
 	c->served++;
+	if (c->refusing)		/* maybe its turn, once this is done */
+		event_active(c->timer, EV_TIMEOUT, 1);
 	if (c->shed)
 		return CONN_SHED;
-	if (c->scan.phase == HTTPSCAN_BAD && c->served >= c->scan.seq) {
-		*why = c->scan.why;
-		return CONN_BAD;
-	}
 	return CONN_OK;
 }
 
@@ -321,26 +390,58 @@ conn_set_close_hook(struct evhttp_connection *evcon, conn_close_cb cb,
 	}
 	c->hook = cb;
 	c->hook_arg = arg;
+	if (cb == NULL && c->refusing && !c->lingering)
+		event_active(c->timer, EV_TIMEOUT, 1);
 }
 
-/* Bytes were read into the input buffer: scan them before evhttp does. */
+/*
+ * Bytes were read into the input buffer: scan them before evhttp does.
+ * After a refusal, what arrives is discarded before evhttp can see it.
+ */
 static void
 conn_input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     void *arg)
 {
 	struct conn		*c = arg;
+	enum httpscan_phase	 was = httpscan_phase(c->scan);
+	uint64_t		 seq_was = httpscan_seq(c->scan);
+	size_t			 len = evbuffer_get_length(buf);
+
+	if (info->n_added == 0 || c->editing)
+		return;
+	c->scanned += info->n_added;
+	if (c->refusing) {
+		c->discarded += info->n_added;
+		conn_keep_only(c, buf, info->n_added < len ?
+		    len - info->n_added : 0);
+		if (c->lingering && c->discarded > (uint64_t)CONN_LINGER_EXTRA +
+		    (uint64_t)conn_all.cf->max_body_size) {
+			c->peer_done = 1;
+			bufferevent_disable(c->bev, EV_READ);
+			event_active(c->timer, EV_TIMEOUT, 1);
+		}
+		return;
+	}
+	conn_scan(c, buf, info->n_added < len ? len - info->n_added : 0);
+	conn_follow(c, was, seq_was);
+	if (httpscan_phase(c->scan) == HTTPSCAN_BAD)
+		conn_refuse_begin(c, buf);
+}
+
+/*
+ * Feed httpscan the bytes of buf from off on.  It may rewrite a byte in
+ * place (a chunk extension's first): the peeked memory is the buffer's
+ * own, and evhttp has not read it yet.
+ */
+static void
+conn_scan(struct conn *c, struct evbuffer *buf, size_t off)
+{
 	struct evbuffer_iovec	 iov[CONN_PEEK_IOV];
 	struct evbuffer_ptr	 pos;
-	enum httpscan_phase	 was = c->scan.phase;
-	uint64_t		 seq_was = c->scan.seq;
-	size_t			 len, off, n;
+	size_t			 len = evbuffer_get_length(buf), n;
 	int			 i, nvec;
 
-	if (info->n_added == 0 || was == HTTPSCAN_BAD)
-		return;
-	len = evbuffer_get_length(buf);
-	off = info->n_added < len ? len - info->n_added : 0;
-	while (off < len && c->scan.phase != HTTPSCAN_BAD) {
+	while (off < len && httpscan_phase(c->scan) != HTTPSCAN_BAD) {
 		if (evbuffer_ptr_set(buf, &pos, off, EVBUFFER_PTR_SET) != 0)
 			break;
 		nvec = evbuffer_peek(buf, (ev_ssize_t)(len - off), &pos, iov,
@@ -348,26 +449,207 @@ conn_input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 		for (i = 0; i < nvec && i < CONN_PEEK_IOV && off < len; i++) {
 			n = iov[i].iov_len < len - off ? iov[i].iov_len :
 			    len - off;
-			httpscan_feed(&c->scan, iov[i].iov_base, n);
+			httpscan_feed(c->scan, iov[i].iov_base, n);
 			off += n;
 		}
 		if (nvec <= 0)
 			break;
 	}
-	conn_follow(c, was, seq_was);
+}
+
+/* Keep the first keep bytes of buf, the rest never reaching evhttp. */
+static void
+conn_keep_only(struct conn *c, struct evbuffer *buf, size_t keep)
+{
+	struct evbuffer	*head;
+
+	c->editing = 1;
+	if (keep == 0)
+		evbuffer_drain(buf, evbuffer_get_length(buf));
+	else if (keep < evbuffer_get_length(buf)) {
+		if ((head = evbuffer_new()) == NULL)
+			fatalx("%s: out of memory", __func__);
+		evbuffer_remove_buffer(buf, head, keep);
+		evbuffer_drain(buf, evbuffer_get_length(buf));
+		evbuffer_add_buffer(buf, head);
+		evbuffer_free(head);
+	}
+	c->editing = 0;
+}
+
+/*
+ * httpscan stopped at a request to refuse.  Its bytes leave the buffer
+ * (those of earlier requests stay, for evhttp), and its answer waits its
+ * turn.
+ */
+static void
+conn_refuse_begin(struct conn *c, struct evbuffer *buf)
+{
+	uint64_t	first = c->scanned - evbuffer_get_length(buf);
+	uint64_t	start = httpscan_start(c->scan);
+	size_t		keep = start > first ? (size_t)(start - first) : 0;
+
+	c->refusing = 1;
+	c->discarded = evbuffer_get_length(buf) - keep;
+	conn_keep_only(c, buf, keep);
+	evtimer_del(c->timer);
+	event_active(c->timer, EV_TIMEOUT, 1);
+}
+
+/*
+ * Answer the refused request once evhttp is done with those before it:
+ * all handed to the server, none still streaming.  Then the bufferevent
+ * is conn's: evhttp's callbacks are replaced (it is left waiting for a
+ * request that never comes) until conn frees the connection.
+ */
+static void
+conn_refuse_try(struct conn *c)
+{
+	struct timeval	 tv = { CONN_LINGER_MS / 1000,
+			    (CONN_LINGER_MS % 1000) * 1000 };
+	char		*resp;
+	size_t		 len;
+
+	if (c->served + 1 < httpscan_seq(c->scan) || c->hook != NULL)
+		return;			/* conn_check or the hook calls again */
+	c->lingering = 1;
+	resp = conn_refusal(c, &len);
+	bufferevent_setcb(c->bev, conn_linger_read_cb, conn_linger_write_cb,
+	    conn_linger_event_cb, c);
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	evbuffer_add(bufferevent_get_output(c->bev), resp, len);
+	free(resp);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	evtimer_add(c->timer, &tv);
+}
+
+/* How each httpscan refusal is answered, in enum httpscan_refusal order. */
+static const struct {
+	int		 status;
+	const char	*phrase;
+	enum access_end	 end;
+	const char	*code;
+} conn_kinds[] = {
+	{ 400, "Bad Request", ACCESS_BAD_REQUEST, "llmproxy_bad_request" },
+	{ 400, "Bad Request", ACCESS_BAD_REQUEST, "llmproxy_bad_request" },
+	{ 413, "Content Too Large", ACCESS_TOO_LARGE,
+	  "llmproxy_request_too_large" },
+	{ 431, "Request Header Fields Too Large", ACCESS_HEAD_TOO_LARGE,
+	  "llmproxy_header_too_large" },
+	{ 405, "Method Not Allowed", ACCESS_METHOD_NOT_ALLOWED,
+	  "llmproxy_method_not_allowed" },
+	{ 417, "Expectation Failed", ACCESS_BAD_REQUEST,
+	  "llmproxy_bad_request" }
+};
+
+/* Return the refusal's raw response (the caller frees it), and record it. */
+static char *
+conn_refusal(struct conn *c, size_t *len)
+{
+	const struct provider_config	*pc = NULL;
+	const char			*why = "a malformed request";
+	enum httpscan_refusal		 k = httpscan_refusal(c->scan, &why);
+	struct route			 r;
+	char				*body, *msg, *resp;
+
+	route_resolve(conn_all.cf, httpscan_target(c->scan), &r);
+	if (r.kind == ROUTE_PROVIDER)
+		pc = &conn_all.cf->providers[r.provider];
+	if (k == HTTPSCAN_TOO_LARGE)
+		xasprintf(&msg, "the request body is larger than max_body_size "
+		    "(%lld bytes)", conn_all.cf->max_body_size);
+	else
+		xasprintf(&msg, "the request was refused: %s", why);
+	body = dialect_error_body(pc != NULL ? pc->dialect : DIALECT_OPENAI,
+	    dialect_error_type(pc != NULL ? pc->dialect : DIALECT_OPENAI,
+	    conn_kinds[k].status), conn_kinds[k].code, msg);
+	*len = (size_t)xasprintf(&resp, "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: application/json\r\n%sConnection: close\r\n"
+	    "Content-Length: %zu\r\n\r\n%s", conn_kinds[k].status,
+	    conn_kinds[k].phrase, k == HTTPSCAN_METHOD ?
+	    "Allow: " HTTPSCAN_ALLOW "\r\n" : "", strlen(body), body);
+	conn_refusal_record(c, pc != NULL ? pc->name : NULL,
+	    conn_kinds[k].status, conn_kinds[k].end, why);
+	free(body);
+	free(msg);
+	return resp;
+}
+
+/* Write the refused request's access line and count it. */
+static void
+conn_refusal_record(struct conn *c, const char *provider, int status,
+    enum access_end end, const char *why)
+{
+	struct access_entry	e;
+	const char		*method = httpscan_method(c->scan);
+
+	memset(&e, 0, sizeof e);
+	e.provider = provider;
+	e.method = *method != '\0' ? method : NULL;
+	e.target = *httpscan_target(c->scan) != '\0' ?
+	    httpscan_target(c->scan) : NULL;
+	e.status = status;
+	e.end = end;
+	e.detail = end == ACCESS_BAD_REQUEST ? why : NULL;
+	e.estimate = -1;
+	access_record(provider != NULL ? metrics_provider(provider) :
+	    metrics_unrouted(), &e);
+}
+
+/* bufferevent, lingering: input is discarded as it comes (conn_input_cb). */
+static void
+conn_linger_read_cb(struct bufferevent *bev, void *arg)
+{
+}
+
+/* bufferevent, lingering: the refusal was written; say so with a FIN. */
+static void
+conn_linger_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
+	shutdown(c->fd, SHUT_WR);
+	if (c->peer_done)
+		conn_linger_end(c);
+}
+
+/* bufferevent, lingering: the client closed, or the socket failed. */
+static void
+conn_linger_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+		c->peer_done = 1;	/* the answer still goes out */
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
+	conn_linger_end(c);
+}
+
+/* End a lingering close: evhttp frees the connection, then conn's record. */
+static void
+conn_linger_end(struct conn *c)
+{
+	evhttp_connection_free(c->evcon);
 }
 
 /* Start, move or stop the deadline as the scan moved through a request. */
 static void
 conn_follow(struct conn *c, enum httpscan_phase was, uint64_t seq_was)
 {
-	int	moved = c->scan.phase != was || c->scan.seq != seq_was;
+	enum httpscan_phase	phase = httpscan_phase(c->scan);
+	uint64_t		seq = httpscan_seq(c->scan);
+	const char		*why = NULL;
 
-	if (!c->attached || !moved)
+	if (!c->attached || (phase == was && seq == seq_was))
 		return;
-	switch (c->scan.phase) {
+	switch (phase) {
 	case HTTPSCAN_HEAD:
-		if (c->scan.seq > 1 && c->scan.seq != seq_was)
+		if (seq > 1 && seq != seq_was)
 			evtimer_add(c->timer, &conn_all.header_tv);
 		break;
 	case HTTPSCAN_BODY:
@@ -377,10 +659,9 @@ conn_follow(struct conn *c, enum httpscan_phase was, uint64_t seq_was)
 		evtimer_del(c->timer);
 		break;
 	case HTTPSCAN_BAD:
-		log_debug("client request %llu: %s", (unsigned long long)
-		    c->scan.seq, c->scan.why);
-		if (!evtimer_pending(c->timer, NULL))
-			evtimer_add(c->timer, &conn_all.header_tv);
+		httpscan_refusal(c->scan, &why);
+		log_debug("client request %llu refused: %s",
+		    (unsigned long long)seq, why != NULL ? why : "?");
 		break;
 	}
 }

@@ -6,8 +6,9 @@
  * body, and reads framing leniently.  conn makes each connection's
  * bufferevent itself (evhttp_set_bevcb), so it can count connections, run
  * the header and body deadlines, and scan the raw bytes with httpscan
- * before evhttp parses them.  The server asks conn_check() about every
- * request before anything else.  conn also answers accept() failures:
+ * before evhttp parses them.  A request whose bytes httpscan refuses is
+ * answered here, in JSON, and never reaches evhttp or the server.  The
+ * server asks conn_check() about every request before anything else.  conn also answers accept() failures:
  * out of descriptors, a spare one is given up to answer 503 and close.
  */
 #ifndef CONN_H
@@ -22,7 +23,6 @@ struct event_base;
 
 enum conn_verdict {
 	CONN_OK,
-	CONN_BAD,		/* framing broken: 400 and close */
 	CONN_SHED		/* over max_connections: 503 and close */
 };
 
@@ -36,8 +36,8 @@ void		conn_configure(const struct config *cf);
 void		conn_shutdown(void);
 /* Return the number of client connections open now. */
 size_t		conn_count(void);
-/* Say how req's connection may go on; on CONN_BAD set *why. */
-enum conn_verdict conn_check(struct evhttp_request *req, const char **why);
+/* Say how req's connection may go on. */
+enum conn_verdict conn_check(struct evhttp_request *req);
 /*
  * Call cb when evcon closes (NULL: no longer).  This stands in for
  * evhttp_connection_set_closecb, whose one slot conn keeps for itself.

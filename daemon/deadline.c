@@ -6,14 +6,16 @@
 #include <stdlib.h>
 
 #include <event2/event.h>
+#include <event2/event_struct.h>	/* struct event inside ours */
 
 #include "clock.h"
 #include "deadline.h"
 #include "log.h"
 #include "xmalloc.h"
 
+/* One allocation per deadline: the event is inside it (event_assign). */
 struct deadline {
-	struct event	*ev;
+	struct event	 ev;
 	deadline_cb	*cb;
 	void		*arg;
 };
@@ -38,8 +40,8 @@ deadline_new(deadline_cb *cb, void *arg)
 	d = xcalloc(1, sizeof *d);
 	d->cb = cb;
 	d->arg = arg;
-	if ((d->ev = evtimer_new(deadline_base, deadline_fire_cb, d)) == NULL)
-		fatalx("%s: out of memory", __func__);
+	if (evtimer_assign(&d->ev, deadline_base, deadline_fire_cb, d) == -1)
+		fatalx("%s: evtimer_assign failed", __func__);
 	return d;
 }
 
@@ -49,7 +51,7 @@ deadline_free(struct deadline *d)
 {
 	if (d == NULL)
 		return;
-	event_free(d->ev);
+	evtimer_del(&d->ev);
 	free(d);
 }
 
@@ -59,7 +61,7 @@ deadline_arm_ms(struct deadline *d, uint64_t ms)
 {
 	struct timeval	tv = clock_tv_ms(ms);
 
-	evtimer_add(d->ev, &tv);
+	evtimer_add(&d->ev, &tv);
 }
 
 /* (Re)arm d to pass seconds from now. */
@@ -68,14 +70,14 @@ deadline_arm(struct deadline *d, double seconds)
 {
 	struct timeval	tv = clock_tv_seconds(seconds);
 
-	evtimer_add(d->ev, &tv);
+	evtimer_add(&d->ev, &tv);
 }
 
 /* Disarm d. */
 void
 deadline_stop(struct deadline *d)
 {
-	evtimer_del(d->ev);
+	evtimer_del(&d->ev);
 }
 
 /* libevent: the timer passed. */

@@ -43,6 +43,8 @@ static const char *const dialect_usage_keys[DIALECT_NUSAGE] = {
 
 static json_t	*dialect_string(const char *s);
 static char	*dialect_dump(json_t *j);
+static char	*dialect_splice(const char *body, size_t len, size_t off,
+		    size_t cut, const char *text, size_t *out_len);
 static json_t	*dialect_openai_error(const char *type, const char *code,
 		    const char *message);
 static json_t	*dialect_anthropic_error(const char *type, const char *code,
@@ -465,28 +467,60 @@ dialect_is_billing_error(const char *body, size_t len)
 /*
  * For a streaming OpenAI request body, return a new body that also asks
  * for stream_options.include_usage, and its length in *out_len; return
- * NULL (nothing to change) for anything else.  The new body is the same
- * JSON re-serialised, so members keep their order but not their spacing.
+ * NULL (nothing to change) for anything else.  The text is patched, not
+ * re-serialised: every other byte stays as the client wrote it (a number
+ * such as 0.7 keeps its spelling, members their spacing and order).
  */
 char *
 dialect_add_include_usage(const char *body, size_t len, size_t *out_len)
 {
-	json_t	*root, *opts;
-	char	*out = NULL;
+	static const char *const keys[] = { "stream", "stream_options" };
+	struct jscan_span	 sp[2];
+	const char		*opts;
+	size_t			 off, vlen, end;
 
-	root = json_loadb(body, len, 0, NULL);
-	if (!json_is_object(root) ||
-	    !json_is_true(json_object_get(root, "stream"))) {
-		json_decref(root);
+	if (jscan_valid(body, len) != 0 ||
+	    jscan_members(body, len, keys, 2, sp) != 0 || !sp[0].found ||
+	    sp[0].len != 4 || memcmp(body + sp[0].off, "true", 4) != 0)
 		return NULL;
+	if (!sp[1].found) {		/* a member of its own, at the end */
+		end = len;
+		while (body[end - 1] != '}')
+			end--;
+		return dialect_splice(body, len, end - 1, 0,
+		    ",\"stream_options\":{\"include_usage\":true}", out_len);
 	}
-	opts = json_object_get(root, "stream_options");
-	if (!json_is_object(opts)) {
-		opts = json_object();
-		json_object_set_new(root, "stream_options", opts);
+	opts = body + sp[1].off;
+	if (*opts != '{')		/* null or not an object: replaced */
+		return dialect_splice(body, len, sp[1].off, sp[1].len,
+		    "{\"include_usage\":true}", out_len);
+	if (jscan_member(opts, sp[1].len, "include_usage", &off, &vlen) == 0) {
+		if (vlen == 4 && memcmp(opts + off, "true", 4) == 0)
+			return NULL;
+		return dialect_splice(body, len, sp[1].off + off, vlen, "true",
+		    out_len);
 	}
-	json_object_set_new(opts, "include_usage", json_true());
-	out = dialect_dump(root);
-	*out_len = strlen(out);
+	off = 1;
+	while (opts[off] == ' ' || opts[off] == '\t' || opts[off] == '\n' ||
+	    opts[off] == '\r')
+		off++;
+	return dialect_splice(body, len, sp[1].off + 1, 0, opts[off] == '}' ?
+	    "\"include_usage\":true" : "\"include_usage\":true,", out_len);
+}
+
+/* Return body with cut bytes at off replaced by text; set *out_len. */
+static char *
+dialect_splice(const char *body, size_t len, size_t off, size_t cut,
+    const char *text, size_t *out_len)
+{
+	size_t	tlen = strlen(text);
+	char	*out;
+
+	*out_len = len - cut + tlen;
+	out = xmalloc(*out_len + 1);
+	memcpy(out, body, off);
+	memcpy(out + off, text, tlen);
+	memcpy(out + off + tlen, body + off + cut, len - off - cut);
+	out[*out_len] = '\0';
 	return out;
 }

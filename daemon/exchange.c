@@ -8,12 +8,13 @@
  * instead.  A client that hangs up is noticed two ways: evhttp's close
  * callback (it reads while writing the response) and an EV_CLOSED event
  * on the socket (evhttp does not read at all before the response starts).
- * Backpressure: past EXCHANGE_HIGH_WATER bytes queued for the client, an
- * attempt's bytes are refused, which pauses its transfer, and evhttp's
- * "output drained" callback resumes it.
+ * Backpressure: past EXCHANGE_HIGH_WATER bytes queued for the client,
+ * exchange_lags() tells the owner to pause its transfers, and evhttp's
+ * "output drained" callback has the owner resume them.
  *
- * The response ends in one of four ways, each finishing the evhttp
- * request exactly once and then calling exchange_close(): refused
+ * The response ends in one of four ways, each telling the owner first
+ * (which cancels what it still runs), finishing the evhttp request
+ * exactly once, and then calling exchange_close(): refused
  * (the daemon's own error, before any byte went out), ended (complete;
  * the connection is kept), broken after the headers (a last SSE error
  * event, or a plain body cut once what arrived is written), or dropped
@@ -37,7 +38,6 @@
 #include <event2/keyvalq_struct.h>
 
 #include "access.h"
-#include "attempt.h"
 #include "clock.h"
 #include "config.h"
 #include "conn.h"
@@ -46,12 +46,11 @@
 #include "exchange.h"
 #include "headers.h"
 #include "log.h"
-#include "provider.h"
 #include "reply.h"
 #include "upstream.h"
 #include "xmalloc.h"
 
-/* Client backlog past which an attempt's transfer is paused. */
+/* Client backlog past which the owner pauses its transfers. */
 #define EXCHANGE_HIGH_WATER	(64 * 1024)
 
 enum exchange_phase {
@@ -65,21 +64,20 @@ struct exchange {
 	struct evhttp_request		*req;	/* finished before the close */
 	struct evhttp_connection	*evcon;
 	struct config			*cf;	/* referenced */
-	const struct provider_config	*pc;	/* asked: the errors' dialect */
-	struct provider			*prov;	/* referenced */
-	char				*rest;
+	const struct provider_config	*pc;	/* its errors' dialect; NULL */
+	struct metrics_provider		*m;
+	char				*target;
 	const char			*method;
-	size_t				 client;	/* guard_token()'s */
-	struct attempt_request		 rq;
-	struct attempt			*a;	/* the proxy's one attempt */
-	struct attempt_stats		 st;	/* a's, as last seen */
-	struct deadline			*timer;	/* flushing a cut body */
+	const struct exchange_owner	*owner;	/* NULL once told to close */
+	void				*owner_arg;
+	struct exchange_note		 note;
+	struct deadline			*timer;	/* flushing a cut body;
+						   NULL till then */
 	struct event			*hangup; /* EV_CLOSED on the client */
 	struct evbuffer			*chunk;	/* reused for each chunk */
 	enum exchange_phase		 phase;
 	int				 status;	/* sent; 0: none yet */
 	int				 headers_sent;
-	int				 paused;	/* a waits for a drain */
 	int				 sse;
 	uint64_t			 arrive_ms;
 	uint64_t			 bytes_out;
@@ -93,29 +91,13 @@ static TAILQ_HEAD(, exchange)	exchange_all =
 static size_t			exchange_live;
 
 static void	exchange_watch_client(struct exchange *ex);
-static void	exchange_headers_cb(void *arg, struct attempt *a, int status,
-		    struct evkeyvalq *headers);
-static int	exchange_body_cb(void *arg, struct attempt *a,
-		    const char *data, size_t len);
-static void	exchange_done_cb(void *arg, struct attempt *a,
-		    const struct attempt_end *end);
 static size_t	exchange_backlog(struct exchange *ex);
-static void	exchange_respond(struct exchange *ex, int status,
-		    struct evkeyvalq *in);
 static void	exchange_move_headers(struct exchange *ex,
 		    struct evkeyvalq *in);
 static void	exchange_add_own_headers(struct exchange *ex,
 		    struct evkeyvalq *out);
 static void	exchange_clear_headers(struct exchange *ex);
-static void	exchange_write(struct exchange *ex, const char *data,
-		    size_t len);
-static void	exchange_refuse(struct exchange *ex, int status,
-		    enum access_end end, const char *code,
-		    const char *message, uint64_t retry_ms);
-static void	exchange_end(struct exchange *ex, enum access_end end);
-static void	exchange_break(struct exchange *ex, enum access_end end,
-		    const char *code, const char *message);
-static void	exchange_drop(struct exchange *ex, enum access_end end);
+static void	exchange_tell_owner(struct exchange *ex, enum access_end end);
 static void	exchange_detach(struct exchange *ex);
 static void	exchange_close(struct exchange *ex, enum access_end end);
 static void	exchange_record(struct exchange *ex, enum access_end end);
@@ -127,46 +109,32 @@ static void	exchange_client_closed_cb(struct evhttp_connection *evcon,
 static void	exchange_hangup_cb(evutil_socket_t fd, short what,
 		    void *arg);
 
-static const struct attempt_cbs exchange_attempt_cbs = {
-	exchange_headers_cb, exchange_body_cb, exchange_done_cb
-};
-
-/* Proxy req to prov under cf: an exchange with one attempt. */
-void
-exchange_proxy(const struct exchange_env *env, struct evhttp_request *req,
-    struct config *cf, struct provider *prov, const char *rest,
-    size_t client)
+/* Take over req under cf; refusals in pc's dialect, counted in m. */
+struct exchange *
+exchange_new(const struct exchange_env *env, struct evhttp_request *req,
+    struct config *cf, const struct provider_config *pc,
+    struct metrics_provider *m, const char *target)
 {
 	struct exchange	*ex;
-	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
 
 	ex = xcalloc(1, sizeof *ex);
 	ex->env = env;
 	ex->req = req;
 	ex->evcon = evhttp_request_get_connection(req);
 	ex->cf = config_ref(cf);
-	ex->prov = prov;
-	provider_ref(prov);
-	ex->pc = config_find_provider(cf, provider_config(prov)->name,
-	    strlen(provider_config(prov)->name));
-	ex->rest = xstrdup(rest);
+	ex->pc = pc;
+	ex->m = m;
+	ex->target = xstrdup(target);
 	ex->method = exchange_method_name(req);
-	ex->client = client;
 	ex->arrive_ms = clock_now_ms();
-	ex->st.estimate = -1;
+	ex->note.estimate = -1;
+	ex->bytes_in = evbuffer_get_length(evhttp_request_get_input_buffer(req));
 	if ((ex->chunk = evbuffer_new()) == NULL)
 		fatalx("%s: out of memory", __func__);
-	ex->timer = deadline_new(exchange_cut_cb, ex);
 	TAILQ_INSERT_TAIL(&exchange_all, ex, entry);
 	exchange_live++;
 	exchange_watch_client(ex);
-	ex->bytes_in = evbuffer_get_length(in);
-	ex->rq.method = ex->method;
-	ex->rq.path = ex->rest;
-	ex->rq.headers = evhttp_request_get_input_headers(req);
-	ex->rq.body = (const char *)evbuffer_pullup(in, -1);
-	ex->rq.body_len = ex->bytes_in;
-	ex->a = attempt_start(prov, cf, &ex->rq, &exchange_attempt_cbs, ex);
+	return ex;
 }
 
 /* Take over the client connection's deadlines and watch for a hang-up. */
@@ -185,55 +153,51 @@ exchange_watch_client(struct exchange *ex)
 	conn_set_close_hook(ex->evcon, exchange_client_closed_cb, ex);
 }
 
-/* attempt: its final status and fields; the response starts. */
-static void
-exchange_headers_cb(void *arg, struct attempt *a, int status,
-    struct evkeyvalq *headers)
+/* Hand the response to owner. */
+void
+exchange_set_owner(struct exchange *ex, const struct exchange_owner *owner,
+    void *arg)
 {
-	struct exchange	*ex = arg;
-
-	attempt_stats(a, &ex->st);
-	ex->sse = attempt_is_sse(a);
-	exchange_respond(ex, status, headers);
+	ex->owner = owner;
+	ex->owner_arg = arg;
 }
 
-/* attempt: body bytes; send them, or have the transfer pause. */
-static int
-exchange_body_cb(void *arg, struct attempt *a, const char *data, size_t len)
+/* Speak pc's dialect in the daemon's own errors from now on. */
+void
+exchange_set_dialect(struct exchange *ex, const struct provider_config *pc)
 {
-	struct exchange	*ex = arg;
-
-	if (exchange_backlog(ex) >= EXCHANGE_HIGH_WATER) {
-		ex->paused = 1;
-		return 1;		/* offered again after the drain */
-	}
-	exchange_write(ex, data, len);
-	return 0;
+	ex->pc = pc;
 }
 
-/* attempt: it is over; end the response the way it says. */
-static void
-exchange_done_cb(void *arg, struct attempt *a, const struct attempt_end *e)
+/* Set what the access line reports of the upstream side. */
+void
+exchange_set_note(struct exchange *ex, const struct exchange_note *note)
 {
-	struct exchange	*ex = arg;
+	ex->note = *note;
+}
 
-	attempt_stats(a, &ex->st);
-	ex->a = NULL;			/* freed when this returns */
-	switch (e->outcome) {
-	case ATTEMPT_COMPLETE:
-		exchange_end(ex, e->end);
-		break;
-	case ATTEMPT_REFUSED:
-		exchange_refuse(ex, e->status, e->end, e->code, e->message,
-		    e->retry_ms);
-		break;
-	case ATTEMPT_BROKEN:
-		if (e->end == ACCESS_CLIENT_STALLED)
-			exchange_drop(ex, e->end);
-		else
-			exchange_break(ex, e->end, e->code, e->message);
-		break;
-	}
+/* Return the request's method. */
+const char *
+exchange_method(const struct exchange *ex)
+{
+	return ex->method;
+}
+
+/* Return the request's header fields. */
+struct evkeyvalq *
+exchange_request_headers(struct exchange *ex)
+{
+	return evhttp_request_get_input_headers(ex->req);
+}
+
+/* Return the request's body (whole, contiguous) and its length. */
+const char *
+exchange_body(struct exchange *ex, size_t *len)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(ex->req);
+
+	*len = evbuffer_get_length(in);
+	return (const char *)evbuffer_pullup(in, -1);
 }
 
 /* Return the bytes queued for the client and not yet written. */
@@ -246,15 +210,27 @@ exchange_backlog(struct exchange *ex)
 	return evbuffer_get_length(bufferevent_get_output(bev));
 }
 
-/* Send status and the end-to-end fields of in, plus the daemon's own. */
-static void
-exchange_respond(struct exchange *ex, int status, struct evkeyvalq *in)
+/* Return 1 if the client lags: the owner should pause its sources. */
+int
+exchange_lags(struct exchange *ex)
+{
+	return exchange_backlog(ex) >= EXCHANGE_HIGH_WATER;
+}
+
+/* Send status and the end-to-end fields of fields, plus the daemon's. */
+void
+exchange_respond(struct exchange *ex, int status, struct evkeyvalq *fields)
 {
 	struct evkeyvalq	*out;
+	const char		*type;
 
-	exchange_move_headers(ex, in);
+	if (fields != NULL)
+		exchange_move_headers(ex, fields);
 	out = evhttp_request_get_output_headers(ex->req);
 	exchange_add_own_headers(ex, out);
+	type = evhttp_find_header(out, "Content-Type");
+	ex->sse = type != NULL &&
+	    strncasecmp(type, "text/event-stream", 17) == 0;
 	/*
 	 * An HTTP/1.0 client cannot take chunks: without a length its body
 	 * ends with the connection, so it must not be kept alive.
@@ -266,6 +242,14 @@ exchange_respond(struct exchange *ex, int status, struct evkeyvalq *in)
 	ex->status = status;
 	ex->headers_sent = 1;
 	evhttp_send_reply_start(ex->req, status, reply_reason(status));
+}
+
+/* Add a field to the response before exchange_respond(). */
+void
+exchange_add_field(struct exchange *ex, const char *name, const char *value)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(ex->req), name,
+	    value);
 }
 
 /*
@@ -306,9 +290,9 @@ exchange_add_own_headers(struct exchange *ex, struct evkeyvalq *out)
 {
 	char	buf[32];
 
-	snprintf(buf, sizeof buf, "%" PRIu64, ex->st.queue_ms);
+	snprintf(buf, sizeof buf, "%" PRIu64, ex->note.queue_ms);
 	evhttp_add_header(out, "x-llmproxy-queue-ms", buf);
-	snprintf(buf, sizeof buf, "%d", ex->st.tries);
+	snprintf(buf, sizeof buf, "%d", ex->note.attempts);
 	evhttp_add_header(out, "x-llmproxy-attempts", buf);
 }
 
@@ -337,7 +321,7 @@ exchange_clear_headers(struct exchange *ex)
 }
 
 /* Send len body bytes to the client. */
-static void
+void
 exchange_write(struct exchange *ex, const char *data, size_t len)
 {
 	if (evbuffer_add(ex->chunk, data, len) == -1)
@@ -353,13 +337,14 @@ exchange_write(struct exchange *ex, const char *data, size_t len)
  * Answer with the daemon's own error; retry_ms > 0 adds Retry-After
  * (whole seconds, rounded up) and retry-after-ms.
  */
-static void
+void
 exchange_refuse(struct exchange *ex, int status, enum access_end end,
     const char *code, const char *message, uint64_t retry_ms)
 {
 	struct evkeyvalq	*out;
 	char			 buf[32];
 
+	exchange_tell_owner(ex, end);
 	out = evhttp_request_get_output_headers(ex->req);
 	exchange_clear_headers(ex);
 	if (retry_ms > 0) {
@@ -376,9 +361,10 @@ exchange_refuse(struct exchange *ex, int status, enum access_end end,
 }
 
 /* The response is complete: end it and keep the connection. */
-static void
+void
 exchange_end(struct exchange *ex, enum access_end end)
 {
+	exchange_tell_owner(ex, end);
 	exchange_detach(ex);
 	evhttp_send_reply_end(ex->req);
 	exchange_close(ex, end);
@@ -389,14 +375,16 @@ exchange_end(struct exchange *ex, enum access_end end)
  * last event in the dialect's error shape and a proper end; any other
  * body is cut without its end, once what was received is written.
  */
-static void
+void
 exchange_break(struct exchange *ex, enum access_end end, const char *code,
     const char *message)
 {
 	char	*ev;
 
+	exchange_tell_owner(ex, end);
 	if (ex->sse) {
-		ev = dialect_stream_error_event(ex->pc->dialect, code, message);
+		ev = dialect_stream_error_event(ex->pc != NULL ?
+		    ex->pc->dialect : DIALECT_OPENAI, code, message);
 		if (evbuffer_add(ex->chunk, ev, strlen(ev)) == -1)
 			fatalx("%s: out of memory", __func__);
 		evhttp_send_reply_chunk(ex->req, ex->chunk);
@@ -409,18 +397,37 @@ exchange_break(struct exchange *ex, enum access_end end, const char *code,
 		return;
 	}
 	ex->phase = EXCHANGE_CUTTING;	/* exchange_drained_cb drops it */
-	deadline_arm(ex->timer, ex->pc->idle_timeout);
+	ex->timer = deadline_new(exchange_cut_cb, ex);
+	deadline_arm(ex->timer, ex->pc != NULL ? ex->pc->idle_timeout :
+	    ex->env->keepalive.tv_sec);
 }
 
 /* Close the client connection (which frees the request) and ex. */
-static void
+void
 exchange_drop(struct exchange *ex, enum access_end end)
 {
 	struct evhttp_connection	*evcon = ex->evcon;
 
+	exchange_tell_owner(ex, end);
 	conn_set_close_hook(evcon, NULL, NULL);
 	exchange_close(ex, end);
 	evhttp_connection_free(evcon);
+}
+
+/*
+ * Tell the owner, once, that the response is over: it cancels whatever
+ * it still runs (nothing it runs calls back after this) and notes what
+ * the access line should say.
+ */
+static void
+exchange_tell_owner(struct exchange *ex, enum access_end end)
+{
+	const struct exchange_owner	*owner = ex->owner;
+
+	if (owner == NULL)
+		return;
+	ex->owner = NULL;
+	owner->closing(ex->owner_arg, end);
 }
 
 /* Give the client connection back to evhttp's keep-alive handling. */
@@ -436,9 +443,8 @@ exchange_detach(struct exchange *ex)
 }
 
 /*
- * The one teardown: cancel the attempts ex still owns (they give back
- * their slots and transfers and call nothing), record the access line
- * and metrics, and free ex.  The request is already finished.
+ * The one teardown: tell the owner if nobody has (the client went), record
+ * the access line and metrics, and free ex.  The request is finished.
  */
 static void
 exchange_close(struct exchange *ex, enum access_end end)
@@ -446,19 +452,14 @@ exchange_close(struct exchange *ex, enum access_end end)
 	const struct exchange_env	*env = ex->env;
 
 	assert(ex->phase != EXCHANGE_CLOSED);	/* closed exactly once */
+	exchange_tell_owner(ex, end);
 	ex->phase = EXCHANGE_CLOSED;
-	if (ex->a != NULL) {
-		attempt_stats(ex->a, &ex->st);
-		attempt_cancel(ex->a);
-		ex->a = NULL;
-	}
 	exchange_record(ex, end);
-	provider_unref(ex->prov);
 	config_unref(ex->cf);
 	deadline_free(ex->timer);
 	event_free(ex->hangup);
 	evbuffer_free(ex->chunk);
-	free(ex->rest);
+	free(ex->target);
 	TAILQ_REMOVE(&exchange_all, ex, entry);
 	free(ex);
 	if (--exchange_live == 0 && env->drained != NULL)
@@ -473,20 +474,20 @@ exchange_record(struct exchange *ex, enum access_end end)
 	uint64_t		now = clock_now_ms();
 
 	memset(&e, 0, sizeof e);
-	e.provider = ex->pc->name;
+	e.provider = ex->note.provider;
 	e.method = ex->method;
-	e.target = ex->rest;
+	e.target = ex->target;
 	e.status = ex->status;
 	e.end = end;
-	e.queue_ms = ex->st.queue_ms;
-	e.upstream_ms = ex->st.admit_ms != 0 ? now - ex->st.admit_ms : 0;
+	e.queue_ms = ex->note.queue_ms;
+	e.upstream_ms = ex->note.admit_ms != 0 ? now - ex->note.admit_ms : 0;
 	e.duration_ms = now - ex->arrive_ms;
 	e.bytes_in = ex->bytes_in;
 	e.bytes_out = ex->bytes_out;
-	e.attempts = ex->st.tries;
-	e.estimate = ex->st.tries > 0 ? ex->st.estimate : -1;
+	e.attempts = ex->note.attempts;
+	e.estimate = ex->note.attempts > 0 ? ex->note.estimate : -1;
 	e.timed = 1;
-	access_record(provider_metrics(ex->prov), &e);
+	access_record(ex->m, &e);
 }
 
 /* evhttp: everything queued for the client was written. */
@@ -499,10 +500,8 @@ exchange_drained_cb(struct evhttp_connection *evcon, void *arg)
 		exchange_drop(ex, ACCESS_UPSTREAM_ERROR);
 		return;
 	}
-	if (ex->paused && ex->a != NULL) {
-		ex->paused = 0;
-		attempt_resume(ex->a);	/* may call exchange_body_cb */
-	}
+	if (ex->owner != NULL)
+		ex->owner->drained(ex->owner_arg);
 }
 
 /* The cut body was not flushed in idle_timeout: the client stalled. */
@@ -520,6 +519,8 @@ exchange_client_closed_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct exchange	*ex = arg;
 
+	/* First, while the request (and the body attempts send) lives. */
+	exchange_tell_owner(ex, ACCESS_CLIENT_CLOSED);
 	/*
 	 * Detached from a dying connection, the request is ours to free;
 	 * still attached, evhttp frees it with the connection.
@@ -552,30 +553,19 @@ exchange_count(void)
 void
 exchange_shutdown_all(void)
 {
-	struct exchange		*ex, *next;
-	struct attempt_stats	 st;
+	struct exchange	*ex, *next;
 
 	for (ex = TAILQ_FIRST(&exchange_all); ex != NULL; ex = next) {
 		next = TAILQ_NEXT(ex, entry);
 		if (ex->phase == EXCHANGE_CUTTING)
 			continue;		/* already on its way out */
-		memset(&st, 0, sizeof st);
-		if (ex->a != NULL) {
-			attempt_stats(ex->a, &ex->st);
-			st = ex->st;
-			attempt_cancel(ex->a);
-			ex->a = NULL;
-		}
-		if (ex->headers_sent) {
+		if (ex->headers_sent)
 			exchange_break(ex, ACCESS_SHUTDOWN, "llmproxy_shutdown",
 			    "the daemon is shutting down");
-			continue;
-		}
-		if (st.waiting)
-			provider_count_refusal(ex->prov,
-			    PROVIDER_REFUSED_SHUTDOWN);
-		exchange_refuse(ex, 503, ACCESS_SHUTDOWN, "llmproxy_shutdown",
-		    "the daemon is shutting down", 1000);
+		else
+			exchange_refuse(ex, 503, ACCESS_SHUTDOWN,
+			    "llmproxy_shutdown", "the daemon is shutting down",
+			    1000);
 	}
 }
 

@@ -2,15 +2,22 @@
 /*
  * httpscan: a strict reading of the raw bytes of a client connection.
  *
- * evhttp 2.1.12 parses requests leniently: chunk sizes go through strtoll
- * (so "0x5", "+5" and " 5" pass), folded header lines are joined, and a NUL
- * silently ends a header value.  Nothing of that survives into the parsed
- * request, so these shapes can only be refused by looking at the bytes
- * before evhttp does.  httpscan follows the request framing the way evhttp
- * will (which methods have a body, Transfer-Encoding over Content-Length)
- * and reports the first request whose bytes break the grammar; the server
- * then answers that request 400 and closes.  It also says which part of a
- * request is arriving, for the header and body deadlines.
+ * evhttp 2.1.12 parses requests leniently where it should refuse (chunk
+ * sizes through strtoll, folded header lines joined, a NUL ending a header
+ * value), and where it does refuse it answers with an HTML page of its
+ * own and closes at once (a head or a body too large, a line it cannot
+ * parse, a method it does not know).  Both only show in the raw bytes, so
+ * httpscan reads them before evhttp does.  It follows the request framing
+ * the way evhttp will (which methods have a body, Transfer-Encoding over
+ * Content-Length) and stops at the first request that is to be refused,
+ * saying how (enum httpscan_refusal) and why; the connection then answers
+ * that request itself.  It also says which part of a request is arriving,
+ * for the header and body deadlines.
+ *
+ * It rewrites one thing in place: the first byte of a chunk extension
+ * (";" or a tab after the size), which becomes a space, the one byte after
+ * a size that evhttp's reading of it accepts.  RFC 9112 7.1.1 allows
+ * extensions; evhttp would answer them 413.
  *
  * Pure: bytes in, verdict out; no libevent, no clock.
  */
@@ -24,32 +31,48 @@ enum httpscan_phase {
 	HTTPSCAN_IDLE,		/* between requests (or none yet) */
 	HTTPSCAN_HEAD,		/* a request head is arriving */
 	HTTPSCAN_BODY,		/* its body (or chunked trailer) is */
-	HTTPSCAN_BAD		/* framing broken; sticky */
+	HTTPSCAN_BAD		/* a request to refuse; sticky */
 };
 
-/* Longest line prefix kept to read a method or a framing header. */
-#define HTTPSCAN_KEEP	64
-
-/* Plain data so a connection can embed it; fields are httpscan's own. */
-struct httpscan {
-	enum httpscan_phase	 phase;
-	int			 state;		/* inside the phase */
-	uint64_t		 seq;		/* requests begun, from 1 */
-	const char		*why;		/* set once HTTPSCAN_BAD */
-	uint64_t		 left;		/* body or chunk bytes to skip */
-	int			 has_body;	/* the method may carry one */
-	int			 chunked;
-	int			 ncl;		/* Content-Length lines */
-	int			 nte;		/* Transfer-Encoding lines */
-	int			 in_trailer;
-	int			 first_line;	/* the request line is next */
-	size_t			 linelen;
-	char			 line[HTTPSCAN_KEEP];
+/* How the request that stopped the scan is to be refused. */
+enum httpscan_refusal {
+	HTTPSCAN_OK,			/* nothing to refuse */
+	HTTPSCAN_BAD_REQUEST,		/* 400: framing or grammar */
+	HTTPSCAN_TOO_LARGE,		/* 413: body over the limit */
+	HTTPSCAN_HEAD_TOO_LARGE,	/* 431: head over the limit */
+	HTTPSCAN_METHOD,		/* 405: a method not served */
+	HTTPSCAN_EXPECTATION		/* 417: an Expect other than 100 */
 };
 
-void		httpscan_init(struct httpscan *sc);
-/* Scan len more bytes of the connection; return the phase after them. */
-enum httpscan_phase httpscan_feed(struct httpscan *sc, const void *buf,
+/* The methods a request may use (the Allow header of a 405). */
+#define HTTPSCAN_ALLOW	"GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+
+struct httpscan;
+
+/* Return a scanner for a new connection; never NULL. */
+struct httpscan	*httpscan_new(void);
+void		 httpscan_free(struct httpscan *sc);
+/* Refuse heads over head_max bytes and bodies over body_max (0: none). */
+void		 httpscan_set_limits(struct httpscan *sc, size_t head_max,
+		    uint64_t body_max);
+/*
+ * Scan len more bytes of the connection, rewriting a chunk extension's
+ * first byte in place; return the phase after them.
+ */
+enum httpscan_phase httpscan_feed(struct httpscan *sc, void *buf,
 		    size_t len);
+/* Return the phase now. */
+enum httpscan_phase httpscan_phase(const struct httpscan *sc);
+/* Return the number of requests begun, from 1. */
+uint64_t	 httpscan_seq(const struct httpscan *sc);
+/* Return the offset in the stream of the current request's first byte. */
+uint64_t	 httpscan_start(const struct httpscan *sc);
+/* Return how the current request is to be refused; set *why if so. */
+enum httpscan_refusal httpscan_refusal(const struct httpscan *sc,
+		    const char **why);
+/* Return the current request's method, or "" if not a known token. */
+const char	*httpscan_method(const struct httpscan *sc);
+/* Return the start of the current request's target, or "". */
+const char	*httpscan_target(const struct httpscan *sc);
 
 #endif /* HTTPSCAN_H */

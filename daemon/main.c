@@ -12,6 +12,7 @@
  * runs in the order the libraries need: client connections (which cancel
  * their transfers), the providers, the curl multi handle, the event base.
  */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,13 @@ static struct {
 	const char		*listen;	/* -l, or NULL */
 	int			 verbose;
 } main_state;
+
+/* --help and --version, as users of other daemons expect them. */
+static const struct option main_long_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
 
 static void	main_usage(FILE *f);
 static void	main_apply_log_level(const struct config *cf);
@@ -179,7 +187,8 @@ main(int argc, char **argv)
 	char			*cause = NULL;
 	int			 ch, check = 0, i;
 
-	while ((ch = getopt(argc, argv, "c:thl:vV")) != -1 || optind != argc) {
+	while ((ch = getopt_long(argc, argv, "c:thl:vV", main_long_options,
+	    NULL)) != -1 || optind != argc) {
 		switch (ch) {
 		case 'c':
 			path = optarg;

@@ -60,6 +60,12 @@ struct metrics_scalar {
 	size_t		 offset;	/* of a uint64_t in the block */
 };
 
+/* Batch modes, in the order of batchreq.h's enum batch_mode. */
+static const char *const metrics_batch_modes[METRICS_NBATCH_MODES] = {
+	"all", "as_completed", "first"
+};
+static uint64_t				metrics_batches[METRICS_NBATCH_MODES];
+
 static TAILQ_HEAD(, metrics_provider)	metrics_all =
     TAILQ_HEAD_INITIALIZER(metrics_all);
 static struct metrics_provider		*metrics_unrouted_block;
@@ -203,6 +209,14 @@ metrics_count_refusal(struct metrics_provider *m, enum metrics_reason why,
 	m->refused[why] += n;
 }
 
+/* Count a batch of mode (its index in enum batch_mode). */
+void
+metrics_count_batch(int mode)
+{
+	if (mode >= 0 && mode < METRICS_NBATCH_MODES)
+		metrics_batches[mode]++;
+}
+
 /* Count an upstream attempt made again. */
 void
 metrics_count_retry(struct metrics_provider *m)
@@ -306,6 +320,11 @@ metrics_render(uint64_t connections, size_t *len)
 	metrics_head(f, "llmproxy_connections", "gauge",
 	    "Client connections open now.");
 	fprintf(f, "llmproxy_connections %" PRIu64 "\n", connections);
+	metrics_head(f, "llmproxy_batches_total", "counter",
+	    "POST /batch requests taken, by mode.");
+	for (i = 0; i < METRICS_NBATCH_MODES; i++)
+		fprintf(f, "llmproxy_batches_total{mode=\"%s\"} %" PRIu64 "\n",
+		    metrics_batch_modes[i], metrics_batches[i]);
 	if (fclose(f) != 0) {
 		free(buf);
 		return xstrdup("");

@@ -19,6 +19,9 @@
 
 struct metrics_provider;
 
+/* POST /batch modes counted (all, as_completed, first). */
+#define METRICS_NBATCH_MODES	3
+
 /* The daemon's own refusals (SPEC section 8's reason labels). */
 enum metrics_reason {
 	METRICS_QUEUE_FULL,
@@ -54,6 +57,8 @@ void		metrics_count_request(struct metrics_provider *m,
 /* Count n refusals of the daemon's own. */
 void		metrics_count_refusal(struct metrics_provider *m,
 		    enum metrics_reason why, uint64_t n);
+/* Count a POST /batch of mode (batchreq.h's enum batch_mode). */
+void		metrics_count_batch(int mode);
 void		metrics_count_retry(struct metrics_provider *m);
 void		metrics_count_upstream_429(struct metrics_provider *m);
 /* Count client body bytes received and sent. */

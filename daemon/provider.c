@@ -12,6 +12,7 @@
  */
 #include <sys/queue.h>
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,7 @@ static json_t	*provider_status_one(struct provider *p, uint64_t now,
 		    int64_t wall);
 static json_t	*provider_time_json(uint64_t mono_ms, uint64_t now,
 		    int64_t wall);
+static double	provider_round(double level);
 
 /* Fill l with pc's limits. */
 static void
@@ -528,15 +530,27 @@ provider_status_one(struct provider *p, uint64_t now, int64_t wall)
 	    "max_concurrent", (json_int_t)pc->max_concurrent,
 	    "queue_max", (json_int_t)pc->queue_max,
 	    "buckets",
-	    "requests", st.requests_limited ? json_real(st.requests) :
+	    "requests", st.requests_limited ?
+	    json_real(provider_round(st.requests)) : json_null(),
+	    "tokens", st.tokens_limited ? json_real(provider_round(st.tokens)) :
 	    json_null(),
-	    "tokens", st.tokens_limited ? json_real(st.tokens) : json_null(),
 	    "cooldown_until", provider_time_json(st.cooldown_until_ms, now,
 	    wall),
 	    "totals", "admitted", (json_int_t)p->admitted,
 	    "refused", (json_int_t)p->refused,
 	    "retried", (json_int_t)p->retried,
 	    "upstream_429", (json_int_t)p->upstream_429);
+}
+
+/*
+ * Return a bucket level rounded to thousandths: what a person reads in
+ * /status (with 15 significant digits when printed, 6.518, not
+ * 6.5179999999999998).
+ */
+static double
+provider_round(double level)
+{
+	return round(level * 1000.0) / 1000.0;
 }
 
 /* Return a monotonic time as RFC 3339 (UTC), or null if none or past. */

@@ -17,7 +17,7 @@
 #include "config.h"
 #include "route.h"
 
-static int	route_is_bad(const char *uri);
+static const char *route_is_bad(const char *uri);
 static int	route_segment_is_dot(const char *seg, size_t len);
 static size_t	route_decode(const char *p, size_t len, char *out);
 static int	route_find(const struct config *cf, const char *name,
@@ -98,27 +98,36 @@ route_segment_is_dot(const char *seg, size_t len)
 	return 0;
 }
 
-/* Return 1 if uri is not an origin-form target or has a dot segment. */
-static int
+/*
+ * Return what is wrong with uri if it is not an origin-form target, or
+ * has an empty first segment or a dot segment; NULL if nothing is.
+ */
+static const char *
 route_is_bad(const char *uri)
 {
 	const char	*p, *seg;
 
 	if (uri[0] != '/')
-		return 1;
+		return "the request target must be a path (origin form), not "
+		    "an absolute URI, an authority or *";
 	for (p = uri; *p != '\0'; p++) {
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '#')
-			return 1;
+			return "the request target holds a control character, "
+			    "a space or a fragment (#)";
 	}
+	if (uri[1] == '/')
+		return "the request target's path begins with an empty "
+		    "segment (//): it names no provider";
 	p = uri;
 	while (*p == '/') {
 		seg = ++p;
 		while (*p != '\0' && *p != '/' && *p != '?')
 			p++;
 		if (route_segment_is_dot(seg, (size_t)(p - seg)))
-			return 1;
+			return "the request target must be a path without dot "
+			    "segments (. or .., also percent-encoded)";
 	}
-	return 0;
+	return NULL;
 }
 
 /* Return 1 if the len bytes at name are a reserved name. */
@@ -188,6 +197,8 @@ route_endpoint(const char *uri, size_t len, struct route *r)
 		r->kind = ROUTE_STATUS;
 	else if (route_name_is(name, len, "metrics"))
 		r->kind = ROUTE_METRICS;
+	else if (route_name_is(name, len, "batch"))
+		r->kind = ROUTE_BATCH;
 }
 
 /* Resolve uri (the request target as received) against cf into *r. */
@@ -200,12 +211,13 @@ route_resolve(const struct config *cf, const char *uri, struct route *r)
 	r->kind = ROUTE_BAD;
 	r->provider = 0;
 	r->rest = NULL;
-	if (uri == NULL || route_is_bad(uri))
+	r->why = "the request has no target";
+	if (uri == NULL || (r->why = route_is_bad(uri)) != NULL)
 		return;
 	name = uri + 1;
 	len = strcspn(name, "/?");
 	if (len == 0) {
-		r->kind = name[0] == '/' ? ROUTE_BAD : ROUTE_UNKNOWN;
+		r->kind = ROUTE_UNKNOWN;	/* "/" or "/?..." */
 		return;
 	}
 	if (route_name_is(name, len, "v1")) {

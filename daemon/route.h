@@ -20,6 +20,7 @@ enum route_kind {
 	ROUTE_HEALTHZ,		/* GET /healthz */
 	ROUTE_STATUS,		/* GET /status */
 	ROUTE_METRICS,		/* GET /metrics */
+	ROUTE_BATCH,		/* POST /batch (SPEC 12) */
 	ROUTE_RESERVED,		/* a reserved name with no endpoint yet */
 	ROUTE_UNKNOWN,		/* no provider of that name: 404 */
 	ROUTE_BAD		/* not origin-form, or a dot segment: 400 */
@@ -29,6 +30,7 @@ struct route {
 	enum route_kind	 kind;
 	size_t		 provider;	/* index into cf->providers */
 	const char	*rest;		/* into uri: appended to base_url */
+	const char	*why;		/* ROUTE_BAD: what is wrong */
 };
 
 /* Resolve uri (the request target as received) against cf into *r. */

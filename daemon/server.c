@@ -42,12 +42,14 @@
 #include "access.h"
 #include "clock.h"
 #include "config.h"
+#include "batch.h"
 #include "conn.h"
 #include "exchange.h"
 #include "guard.h"
 #include "log.h"
 #include "metrics.h"
 #include "provider.h"
+#include "proxy.h"
 #include "route.h"
 #include "server.h"
 #include "reply.h"
@@ -109,6 +111,8 @@ static void	server_healthz(struct evhttp_request *req);
 static void	server_status(struct server *srv, struct evhttp_request *req);
 static void	server_metrics(struct evhttp_request *req);
 static int	server_get_only(struct evhttp_request *req, const char *path);
+static void	server_batch(struct server *srv, struct evhttp_request *req,
+		    const struct route *r);
 static void	server_forward(struct server *srv, struct evhttp_request *req,
 		    const struct route *r, size_t client);
 static void	server_set_keepalive(struct server *srv);
@@ -469,11 +473,13 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		server_unknown_provider(srv, req);
 		break;
 	case ROUTE_BAD:
-		reply_error(req, NULL, 400, "llmproxy_bad_target",
-		    "the request target must be a path without dot segments");
+		reply_error(req, NULL, 400, "llmproxy_bad_target", r.why);
 		break;
 	case ROUTE_METRICS:
 		server_metrics(req);
+		break;
+	case ROUTE_BATCH:
+		server_batch(srv, req, &r);
 		break;
 	case ROUTE_RESERVED:
 	default:
@@ -506,12 +512,7 @@ server_guard_head(struct server *srv, struct evhttp_request *req,
 	enum guard_verdict	 v;
 	int			 http11;
 
-	switch (conn_check(req, &why)) {
-	case CONN_BAD:
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Connection", "close");
-		server_refuse(srv, req, r, 400, ACCESS_BAD_REQUEST, why);
-		return -1;
+	switch (conn_check(req)) {
 	case CONN_SHED:
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Connection", "close");
@@ -658,6 +659,21 @@ server_refuse(struct server *srv, struct evhttp_request *req,
 	reply_error(req, pc, status, code, message);
 }
 
+/* Run a POST /batch; other methods get 405. */
+static void
+server_batch(struct server *srv, struct evhttp_request *req,
+    const struct route *r)
+{
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "POST");
+		server_refuse(srv, req, r, 405, ACCESS_METHOD_NOT_ALLOWED,
+		    "POST /batch is the batch endpoint's one method");
+		return;
+	}
+	batch_start(&srv->env, req, srv->cf);
+}
+
 /* Hand a provider's request to a new exchange. */
 static void
 server_forward(struct server *srv, struct evhttp_request *req,
@@ -671,7 +687,7 @@ server_forward(struct server *srv, struct evhttp_request *req,
 		    "the configuration is being reloaded; try again");
 		return;
 	}
-	exchange_proxy(&srv->env, req, srv->cf, prov, r->rest, client);
+	proxy_start(&srv->env, req, srv->cf, prov, r->rest, client);
 }
 
 /* Answer GET /status: version, uptime, and every provider's state. */
@@ -685,7 +701,8 @@ server_status(struct server *srv, struct evhttp_request *req)
 	    "uptime_s", (json_int_t)(time(NULL) - srv->started),
 	    "connections", (json_int_t)conn_count(),
 	    "providers", (json_t *)provider_status_json());
-	body = json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	body = json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_REAL_PRECISION(15));	/* levels are rounded to 0.001 */
 	server_reply_json(req, 200, body != NULL ? body : "{}");
 	free(body);
 	json_decref(st);

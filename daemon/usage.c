@@ -99,21 +99,6 @@ usage_reader_tokens(struct usage_reader *r, int64_t *prompt,
 	return 0;
 }
 
-/* Return the tokens the response reported, or -1 if none. */
-int64_t
-usage_reader_total(struct usage_reader *r)
-{
-	int64_t	prompt, completion, used = 0;
-
-	if (usage_reader_tokens(r, &prompt, &completion) == -1)
-		return -1;
-	if (prompt > 0)
-		used += prompt;
-	if (completion > 0)
-		used += completion;
-	return used;
-}
-
 /* Free r; accepts NULL. */
 void
 usage_reader_free(struct usage_reader *r)

@@ -23,11 +23,6 @@ struct usage_reader	*usage_reader_new(enum dialect d, int sse);
 void			 usage_reader_feed(struct usage_reader *r,
 			    const char *data, size_t len);
 /*
- * Return the tokens the whole response reported (input plus output), or
- * -1 if it reported none or was too large to read.
- */
-int64_t			 usage_reader_total(struct usage_reader *r);
-/*
  * Set *prompt and *completion to the input and output tokens the whole
  * response reported (-1 for a side it did not report); return -1 if it
  * reported neither or was too large to read, else 0.

@@ -89,9 +89,18 @@ xasprintf(char **ret, const char *fmt, ...)
 	int	 n;
 
 	va_start(ap, fmt);
-	n = vasprintf(ret, fmt, ap);
+	n = xvasprintf(ret, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		xmalloc_die("xasprintf", strlen(fmt));
+	return n;
+}
+
+/* vasprintf, or die. */
+int
+xvasprintf(char **ret, const char *fmt, va_list ap)
+{
+	int	n;
+
+	if ((n = vasprintf(ret, fmt, ap)) < 0)
+		xmalloc_die("xvasprintf", strlen(fmt));
 	return n;
 }

@@ -9,6 +9,7 @@
 #ifndef XMALLOC_H
 #define XMALLOC_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 void	*xmalloc(size_t size);
@@ -18,5 +19,7 @@ char	*xstrdup(const char *s);
 char	*xstrndup(const char *s, size_t n);
 int	 xasprintf(char **ret, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+int	 xvasprintf(char **ret, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 2, 0)));
 
 #endif /* XMALLOC_H */

@@ -103,6 +103,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (u.input_tokens < -1 || u.output_tokens < -1)
 		abort();
+	text = dialect_add_include_usage(s, size, &elen);
+	/* A patched body is still one valid JSON text, and asks for it. */
+	if (text != NULL && (jscan_valid(text, elen) != 0 ||
+	    dialect_add_include_usage(text, elen, &elen) != NULL))
+		abort();
+	free(text);
 	text = xstrndup(s, size);
 	fuzz_dialect_errors(DIALECT_OPENAI, text);
 	fuzz_dialect_errors(DIALECT_ANTHROPIC, text);

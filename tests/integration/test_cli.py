@@ -99,6 +99,19 @@ def test_version_and_help(daemon_binary):
     rc, out, err = _run(daemon_binary, "-Z", leaks=False)
     assert rc != 0
     assert "usage" in err.lower()
+    # The long forms, as users of other daemons type them.
+    rc, out, err = _run(daemon_binary, "--version")
+    assert rc == 0 and re.match(r"llmproxyd \d+\.\d+", out), (rc, out, err)
+    rc, out, err = _run(daemon_binary, "--help")
+    assert rc == 0 and "usage" in out.lower(), (rc, out, err)
+
+
+def test_config_path_that_is_a_directory(daemon_binary, tmp_path):
+    rc, out, err = _run(daemon_binary, "-t", "-c", str(tmp_path),
+                        leaks=False)
+    assert rc == 1, (rc, out, err)
+    assert "%s: cannot be read: is a directory" % tmp_path in err, err
+    assert "No such file" not in err, err
 
 
 def test_spec_example_config_is_valid(daemon_binary, tmp_path):
@@ -135,6 +148,17 @@ def test_spec_example_config_is_valid(daemon_binary, tmp_path):
     ('listen = [ "127.0.0.1:0" ];\nproviders = (\n'
      '  { name = "healthz"; type = "simulated"; } );\n',
      None, ["healthz"]),
+    # An address listed twice is refused at load, not at bind.
+    ('listen = [ "127.0.0.1:0",\n  "127.0.0.1:18080",\n'
+     '  "localhost:18080" ];\n'
+     'providers = ( { name = "a"; type = "simulated"; } );\n',
+     3, ["listen[2]", "is already listen[1]"]),
+    # An integer libconfig would wrap into 32 bits names its range.
+    ('listen = [ "127.0.0.1:0" ];\nproviders = (\n'
+     '  { name = "a"; type = "simulated";\n'
+     '    requests_per_minute = 4294967297; } );\n',
+     4, ["providers[0].requests_per_minute must be between 0 and "
+         "1000000000"]),
     # Syntax errors name the line too.
     ('listen = [ "127.0.0.1:0" ];\nproviders = (\n  { name = "a" ;; } );\n',
      3, []),

@@ -57,6 +57,12 @@ static void	test_spec_example(void);
 static void	test_find_provider(void);
 static void	test_names(void);
 static void	test_reference(void);
+static void	test_wrapped_key(const struct confkey *k, const char *literal,
+		    int same_line);
+static void	test_wrapped_integers(void);
+static void	test_directory(void);
+static void	test_shipped_keys(void);
+static int	test_shows_default(const char *text, const struct confkey *k);
 
 /* A provider group whose keys start on line 3 (the group on line 2). */
 #define TEST_PROV	"providers = (\n{ name = \"p\";\n%s }\n);\n"
@@ -67,6 +73,7 @@ static void	test_reference(void);
 /* Every key config.h has a field for; the reference must list them all. */
 static const char *const test_key_names[] = {
 	"listen", "default_provider", "client_tokens", "max_body_size",
+	"batch_max_items",
 	"shutdown_timeout", "log_level", "allowed_hosts", "allowed_origins",
 	"max_connections", "header_timeout", "body_timeout",
 	"keepalive_timeout", "providers", "name", "type", "base_url",
@@ -486,6 +493,16 @@ test_listen(void)
 	cf = test_load("listen = [ \"0.0.0.0:65535\", \"[::]:0\", "
 	    "\"[fe80::1:2]:443\", \"localhost:0\" ];\n" TEST_SIM);
 	UNIT_ASSERT_INT_EQ(cf->nlisten, 4);
+	config_free(cf);
+	/* One address twice is refused here, not as a bind failure. */
+	test_fail("listen = [ \"127.0.0.1:80\",\n\"[::1]:80\",\n"
+	    "\"127.0.0.1:80\" ];\n" TEST_SIM,
+	    "t.conf:3: listen[2] \"127.0.0.1:80\" is already listen[0]");
+	test_fail("listen = [ \"localhost:80\", \"127.0.0.1:80\" ];\n"
+	    TEST_SIM, "t.conf:1: listen[1] \"127.0.0.1:80\" is already "
+	    "listen[0]");
+	cf = test_load("listen = [ \"127.0.0.1:0\", \"localhost:0\", "
+	    "\"127.0.0.1:0\" ];\n" TEST_SIM);
 	config_free(cf);
 }
 
@@ -981,6 +998,148 @@ test_reference(void)
 	free(buf);
 }
 
+/*
+ * Assert that k = literal (an integer libconfig 1.5 wraps into 32 bits) is
+ * refused with k's line and range; same_line puts other settings before
+ * it on its line.
+ */
+static void
+test_wrapped_key(const struct confkey *k, const char *literal, int same_line)
+{
+	char	text[1024], want[256], range[128];
+	int	line;
+
+	if (k->type == CONFKEY_INT)
+		snprintf(range, sizeof range, "between %lld and %lld",
+		    k->imin, k->imax);
+	else
+		snprintf(range, sizeof range, "between %.10g and %.10g",
+		    k->fmin, k->fmax);
+	if (k->scope == CONFKEY_SCOPE_TOP) {
+		line = same_line ? 1 : 3;
+		snprintf(text, sizeof text, "%s%s = %s;\n" TEST_SIM,
+		    same_line ? "log_level = \"info\"; " : "# wrapped\n\n",
+		    k->name, literal);
+		snprintf(want, sizeof want, "t.conf:%d: %s must be %s", line,
+		    k->name, range);
+	} else {
+		line = same_line ? 2 : 3;
+		snprintf(text, sizeof text, "providers = (\n{ name = \"p\"; "
+		    "type = \"simulated\";%s%s = %s; }\n);\n",
+		    same_line ? " " : "\n  ", k->name, literal);
+		snprintf(want, sizeof want, "t.conf:%d: providers[0].%s must "
+		    "be %s", line, k->name, range);
+	}
+	test_fail(text, want);
+}
+
+/*
+ * Every integer and number key of the table, given an integer beyond 32
+ * bits that libconfig 1.5 would wrap (to 1, to a negative number, to 0),
+ * is refused naming the key, its line and its range.
+ */
+static void
+test_wrapped_integers(void)
+{
+	static const char *const literals[] = { "4294967297", "2147483648",
+	    "4294967296", "-4294967297", "-2147483649", "0x100000001",
+	    "99999999999999999999", "+8589934593" };
+	const struct confkey	*k;
+	size_t			 i, n = 0;
+
+	for (k = confkey_table; k < confkey_table + confkey_count; k++) {
+		if (k->type != CONFKEY_INT && k->type != CONFKEY_FLOAT)
+			continue;
+		for (i = 0; i < sizeof literals / sizeof literals[0]; i++) {
+			test_wrapped_key(k, literals[i], 0);
+			test_wrapped_key(k, literals[i], 1);
+		}
+		n++;
+	}
+	printf("# %zu numeric keys, each refused with %zu wrapped literals\n",
+	    n, sizeof literals / sizeof literals[0]);
+	UNIT_ASSERT(n >= 19);
+	/* An integer that fits, or has the L suffix, reads as before. */
+	config_free(test_load("max_body_size = 1073741824;\n" TEST_SIM));
+	test_fail("max_body_size = 4294967297L;\n" TEST_SIM,
+	    "t.conf:1: max_body_size must be <= 1073741824");
+}
+
+/*
+ * Return 1 if text shows k with its default: "k = D;" (commented out or
+ * not), or a line naming k that says "default D".  Keys without a default
+ * need only be named.
+ */
+static int
+test_shows_default(const char *text, const struct confkey *k)
+{
+	char		 def[64], want[128];
+	const char	*p, *eol;
+	size_t		 len = strlen(k->name);
+
+	if (k->type == CONFKEY_BOOL)
+		snprintf(def, sizeof def, "%s", k->idef ? "true" : "false");
+	else if (k->type == CONFKEY_ENUM)
+		snprintf(def, sizeof def, "\"%s\"", k->names[k->idef]);
+	else if (k->type == CONFKEY_INT)
+		snprintf(def, sizeof def, "%lld", k->idef);
+	else if (k->type == CONFKEY_FLOAT)
+		snprintf(def, sizeof def, "%.10g", k->fdef);
+	else if (k->type == CONFKEY_LIST)
+		snprintf(def, sizeof def, k->sdef != NULL ? "[ \"%s\" ]" :
+		    "[ ]", k->sdef);
+	else
+		return strstr(text, k->name) != NULL;
+	for (p = text; (p = strstr(p, k->name)) != NULL; p += len) {
+		if (p > text && (p[-1] == '_' ||
+		    (p[-1] >= 'a' && p[-1] <= 'z')))
+			continue;
+		eol = strchr(p, '\n');
+		snprintf(want, sizeof want, "%s = %s;", k->name, def);
+		if (strncmp(p, want, strlen(want)) == 0)
+			return 1;
+		snprintf(want, sizeof want, "default %s", def);
+		if (p[len] == ' ' && strstr(p, want) != NULL &&
+		    (eol == NULL || strstr(p, want) < eol))
+			return 1;
+	}
+	return 0;
+}
+
+/* The shipped config shows every key of the table, with its default. */
+static void
+test_shipped_keys(void)
+{
+	const char		*srcdir = getenv("srcdir");
+	char			 path[1024], text[16384];
+	const struct confkey	*k;
+	FILE			*f;
+	size_t			 n;
+
+	snprintf(path, sizeof path, "%s/conf/llmproxyd.conf",
+	    srcdir != NULL ? srcdir : ".");
+	UNIT_ASSERT((f = fopen(path, "r")) != NULL);
+	n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	for (k = confkey_table; k < confkey_table + confkey_count; k++) {
+		if (!test_shows_default(text, k))
+			printf("# %s: not shown with its default\n", k->name);
+		UNIT_ASSERT(test_shows_default(text, k));
+	}
+}
+
+/* A directory given as the config file says so. */
+static void
+test_directory(void)
+{
+	char	*cause = NULL;
+
+	UNIT_ASSERT(config_load("/tmp", &cause) == NULL);
+	UNIT_ASSERT_STR_EQ(cause, "/tmp: cannot be read: is a directory");
+	free(cause);
+}
+
 static const struct unit_test tests[] = {
 	{ "defaults", test_defaults },
 	{ "all_keys", test_all_keys },
@@ -1008,7 +1167,10 @@ static const struct unit_test tests[] = {
 	{ "spec_example", test_spec_example },
 	{ "find_provider", test_find_provider },
 	{ "names", test_names },
-	{ "reference", test_reference }
+	{ "reference", test_reference },
+	{ "wrapped_integers", test_wrapped_integers },
+	{ "directory", test_directory },
+	{ "shipped_keys", test_shipped_keys }
 };
 
 int

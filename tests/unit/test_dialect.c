@@ -432,8 +432,57 @@ test_estimate_deep(void)
 	}
 }
 
+/* Assert that adding include_usage to in gives want (NULL: unchanged). */
+static void
+test_usage_patch(const char *in, const char *want)
+{
+	size_t	 len = 0;
+	char	*out = dialect_add_include_usage(in, strlen(in), &len);
+
+	if (want == NULL) {
+		UNIT_ASSERT(out == NULL);
+		return;
+	}
+	UNIT_ASSERT(out != NULL);
+	UNIT_ASSERT_INT_EQ(len, strlen(want));
+	UNIT_ASSERT_STR_EQ(out, want);
+	free(out);
+}
+
+/* stream_include_usage patches the text; every other byte stays. */
+static void
+test_include_usage(void)
+{
+	test_usage_patch("{\"stream\": true, \"temperature\": 0.7}",
+	    "{\"stream\": true, \"temperature\": 0.7"
+	    ",\"stream_options\":{\"include_usage\":true}}");
+	test_usage_patch("{ \"top_p\":1e-1,\n  \"stream\":true \n}\n",
+	    "{ \"top_p\":1e-1,\n  \"stream\":true \n"
+	    ",\"stream_options\":{\"include_usage\":true}}\n");
+	test_usage_patch("{\"stream\":true,\"stream_options\":{}}",
+	    "{\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
+	test_usage_patch("{\"stream\":true,\"stream_options\":{ \"x\": 0.10 }}",
+	    "{\"stream\":true,\"stream_options\":{\"include_usage\":true, "
+	    "\"x\": 0.10 }}");
+	test_usage_patch("{\"stream\":true,\"stream_options\":"
+	    "{\"include_usage\": false, \"y\":2.50}}",
+	    "{\"stream\":true,\"stream_options\":"
+	    "{\"include_usage\": true, \"y\":2.50}}");
+	test_usage_patch("{\"stream_options\": null, \"stream\":true}",
+	    "{\"stream_options\": {\"include_usage\":true}, \"stream\":true}");
+	/* Nothing to do, or not a streaming object: untouched. */
+	test_usage_patch("{\"stream\":true,\"stream_options\":"
+	    "{\"include_usage\":true}}", NULL);
+	test_usage_patch("{\"stream\":false,\"n\":0.7}", NULL);
+	test_usage_patch("{\"n\":0.7}", NULL);
+	test_usage_patch("[true]", NULL);
+	test_usage_patch("{\"stream\":true,", NULL);
+	test_usage_patch("{\"stream\":true} x", NULL);
+}
+
 static const struct unit_test tests[] = {
 	{ "OpenAI error body", test_error_openai },
+	{ "include_usage patched into the text", test_include_usage },
 	{ "Anthropic error body", test_error_anthropic },
 	{ "error bodies are escaped JSON", test_error_escaping },
 	{ "error types by status", test_error_types },

@@ -5,8 +5,11 @@
  *
  * Every case is scanned twice, whole and one byte at a time, and both
  * readings must agree: a request split across reads is the normal case
- * on a socket.
+ * on a socket.  The scans run with a 1000-byte head limit and a 100-byte
+ * body limit.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "httpscan.h"
@@ -16,23 +19,38 @@ struct scan_result {
 	enum httpscan_phase	 phase;
 	uint64_t		 seq;
 	const char		*why;
+	enum httpscan_refusal	 refusal;
+	char			 text[2048];	/* the bytes after the scan */
 };
+
+#define TEST_HEAD_MAX	1000
+#define TEST_BODY_MAX	100
 
 static struct scan_result scan_whole(const char *s);
 static struct scan_result scan_bytewise(const char *s);
 static struct scan_result scan(const char *s);
 
+/* Fill r from sc's state, and free sc. */
+static void
+scan_done(struct httpscan *sc, struct scan_result *r)
+{
+	r->seq = httpscan_seq(sc);
+	r->why = NULL;
+	r->refusal = httpscan_refusal(sc, &r->why);
+	httpscan_free(sc);
+}
+
 /* Scan s in one feed. */
 static struct scan_result
 scan_whole(const char *s)
 {
-	struct httpscan		sc;
-	struct scan_result	r;
+	struct httpscan		*sc = httpscan_new();
+	struct scan_result	 r;
 
-	httpscan_init(&sc);
-	r.phase = httpscan_feed(&sc, s, strlen(s));
-	r.seq = sc.seq;
-	r.why = sc.why;
+	httpscan_set_limits(sc, TEST_HEAD_MAX, TEST_BODY_MAX);
+	snprintf(r.text, sizeof r.text, "%s", s);
+	r.phase = httpscan_feed(sc, r.text, strlen(r.text));
+	scan_done(sc, &r);
 	return r;
 }
 
@@ -40,16 +58,17 @@ scan_whole(const char *s)
 static struct scan_result
 scan_bytewise(const char *s)
 {
-	struct httpscan		sc;
-	struct scan_result	r;
-	size_t			i, n = strlen(s);
+	struct httpscan		*sc = httpscan_new();
+	struct scan_result	 r;
+	size_t			 i, n;
 
-	httpscan_init(&sc);
+	httpscan_set_limits(sc, TEST_HEAD_MAX, TEST_BODY_MAX);
+	snprintf(r.text, sizeof r.text, "%s", s);
+	n = strlen(r.text);
 	r.phase = HTTPSCAN_IDLE;
 	for (i = 0; i < n; i++)
-		r.phase = httpscan_feed(&sc, s + i, 1);
-	r.seq = sc.seq;
-	r.why = sc.why;
+		r.phase = httpscan_feed(sc, r.text + i, 1);
+	scan_done(sc, &r);
 	return r;
 }
 
@@ -62,6 +81,8 @@ scan(const char *s)
 	UNIT_ASSERT_INT_EQ(a.phase, b.phase);
 	UNIT_ASSERT_INT_EQ(a.seq, b.seq);
 	UNIT_ASSERT(a.why == b.why);
+	UNIT_ASSERT_INT_EQ(a.refusal, b.refusal);
+	UNIT_ASSERT_STR_EQ(a.text, b.text);
 	return a;
 }
 
@@ -84,9 +105,10 @@ test_ordinary(void)
 	/* LF-only line ends are accepted, as evhttp does. */
 	r = scan("POST / HTTP/1.1\nContent-Length: 2\n\nok");
 	UNIT_ASSERT_INT_EQ(r.phase, HTTPSCAN_IDLE);
-	r = scan("\r\nGET / HTTP/1.1\r\n\r\n\r\n");
+	r = scan("OPTIONS /p/x HTTP/1.0\r\n\r\nDELETE /p/y?a=%20 HTTP/1.1\r\n"
+	    "Expect: 100-Continue\r\n\r\n");
 	UNIT_ASSERT_INT_EQ(r.phase, HTTPSCAN_IDLE);
-	UNIT_ASSERT_INT_EQ(r.seq, 1);
+	UNIT_ASSERT_INT_EQ(r.seq, 2);
 }
 
 static void
@@ -112,7 +134,7 @@ static void
 test_chunk_sizes_bad(void)
 {
 	static const char *sizes[] = {
-		"0x5", "+5", " 5", "5 ", "5;ext=1", "-5", "\t5", "",
+		"0x5", "+5", " 5", "5 ", "-5", "\t5", "", ";x", "5 x",
 		"fffffffffffffffff",
 	};
 	char			buf[256];
@@ -133,6 +155,92 @@ test_chunk_sizes_bad(void)
 	UNIT_ASSERT_STR_EQ(r.why, "chunk data longer than its size");
 }
 
+/* Extensions are RFC 9112's; their first byte becomes what evhttp takes. */
+static void
+test_chunk_extensions(void)
+{
+	struct scan_result	r;
+
+	r = scan(POST_HEAD "Transfer-Encoding: chunked\r\n\r\n"
+	    "2;foo=bar\r\nok\r\n5 ; a=\"b c\";d\r\nhello\r\n"
+	    "3\t;x\r\nabc\r\n0;last\r\n\r\n");
+	UNIT_ASSERT_INT_EQ(r.phase, HTTPSCAN_IDLE);
+	UNIT_ASSERT(strstr(r.text, "\r\n2 foo=bar\r\n") != NULL);
+	UNIT_ASSERT(strstr(r.text, "\r\n5 ; a=\"b c\";d\r\n") != NULL);
+	UNIT_ASSERT(strstr(r.text, "\r\n3 ;x\r\n") != NULL);
+	UNIT_ASSERT(strstr(r.text, "\r\n0 last\r\n") != NULL);
+	r = scan(POST_HEAD "Transfer-Encoding: chunked\r\n\r\n"
+	    "2;a\x01\r\nok\r\n0\r\n\r\n");
+	UNIT_ASSERT_STR_EQ(r.why, "a malformed chunk extension");
+}
+
+/* Heads and bodies over the limits, and what evhttp would answer HTML. */
+static void
+test_refusals(void)
+{
+	char			big[1100];
+	struct scan_result	r;
+
+	r = scan(POST_HEAD "Content-Length: 101\r\n\r\n");
+	UNIT_ASSERT_INT_EQ(r.refusal, HTTPSCAN_TOO_LARGE);
+	r = scan(POST_HEAD "Content-Length: 100\r\n\r\n");
+	UNIT_ASSERT_INT_EQ(r.phase, HTTPSCAN_BODY);
+	r = scan(POST_HEAD "Transfer-Encoding: chunked\r\n\r\n"
+	    "32\r\n" "01234567890123456789012345678901234567890123456789"
+	    "\r\n33\r\n");
+	UNIT_ASSERT_INT_EQ(r.refusal, HTTPSCAN_TOO_LARGE);
+	memset(big, 'a', sizeof big);
+	memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);
+	big[sizeof big - 1] = '\0';
+	r = scan(big);
+	UNIT_ASSERT_INT_EQ(r.refusal, HTTPSCAN_HEAD_TOO_LARGE);
+	r = scan("BREW /pot HTTP/1.1\r\n\r\n");
+	UNIT_ASSERT_INT_EQ(r.refusal, HTTPSCAN_METHOD);
+	r = scan("CONNECT example.com:443 HTTP/1.1\r\n");
+	UNIT_ASSERT_INT_EQ(r.refusal, HTTPSCAN_METHOD);
+	r = scan("TRACE / HTTP/1.1\r\n");
+	UNIT_ASSERT_INT_EQ(r.refusal, HTTPSCAN_METHOD);
+	r = scan(POST_HEAD "Expect: the-unexpected\r\n\r\n");
+	UNIT_ASSERT_INT_EQ(r.refusal, HTTPSCAN_EXPECTATION);
+	r = scan("GET /\r\n");
+	UNIT_ASSERT_STR_EQ(r.why, "an HTTP/0.9 request (no version)");
+	r = scan("GET / HTTP/2.0\r\n");
+	UNIT_ASSERT_STR_EQ(r.why, "a version other than HTTP/1.x");
+	r = scan("GET http://x/ HTTP/1.1\r\n");
+	UNIT_ASSERT_STR_EQ(r.why,
+	    "a request target that is not a path (origin form)");
+	r = scan("GET //mock/v1 HTTP/1.1\r\n");
+	UNIT_ASSERT_INT_EQ(r.refusal, HTTPSCAN_BAD_REQUEST);
+	r = scan("\r\nGET / HTTP/1.1\r\n\r\n");
+	UNIT_ASSERT_STR_EQ(r.why, "an empty line where a request line belongs");
+	r = scan(POST_HEAD "No colon here\r\n\r\n");
+	UNIT_ASSERT_STR_EQ(r.why, "a header name that is not a token");
+	r = scan(POST_HEAD "Nocolon\r\n\r\n");
+	UNIT_ASSERT_STR_EQ(r.why, "a header line without a colon");
+	r = scan(POST_HEAD "Name : v\r\n\r\n");
+	UNIT_ASSERT_STR_EQ(r.why, "a header name that is not a token");
+}
+
+/* What a refusal is recorded with. */
+static void
+test_record(void)
+{
+	static char		 req[] = "GET /a\0b HTTP/1.1\r\n";
+	static char		 req2[] = "PURGE /p/x?y HTTP/1.1\r\n";
+	struct httpscan		*sc = httpscan_new();
+
+	httpscan_feed(sc, req, sizeof req - 1);
+	UNIT_ASSERT_STR_EQ(httpscan_method(sc), "GET");
+	UNIT_ASSERT_STR_EQ(httpscan_target(sc), "/a");
+	httpscan_free(sc);
+	sc = httpscan_new();
+	httpscan_feed(sc, req2, sizeof req2 - 1);
+	UNIT_ASSERT_STR_EQ(httpscan_method(sc), "PURGE");
+	UNIT_ASSERT_STR_EQ(httpscan_target(sc), "/p/x?y");
+	UNIT_ASSERT_INT_EQ(httpscan_start(sc), 0);
+	httpscan_free(sc);
+}
+
 static void
 test_head_bytes_bad(void)
 {
@@ -149,13 +257,15 @@ test_head_bytes_bad(void)
 static void
 test_nul_in_value(void)
 {
-	static const char	 req[] = POST_HEAD "X-A: a\0b\r\n\r\n";
-	struct httpscan		 sc;
+	static char		 req[] = POST_HEAD "X-A: a\0b\r\n\r\n";
+	struct httpscan		*sc = httpscan_new();
+	const char		*why = NULL;
 
-	httpscan_init(&sc);
-	UNIT_ASSERT_INT_EQ(httpscan_feed(&sc, req, sizeof req - 1),
+	UNIT_ASSERT_INT_EQ(httpscan_feed(sc, req, sizeof req - 1),
 	    HTTPSCAN_BAD);
-	UNIT_ASSERT_STR_EQ(sc.why, "a NUL byte in the request head");
+	UNIT_ASSERT_INT_EQ(httpscan_refusal(sc, &why), HTTPSCAN_BAD_REQUEST);
+	UNIT_ASSERT_STR_EQ(why, "a NUL byte in the request head");
+	httpscan_free(sc);
 }
 
 static void
@@ -200,6 +310,23 @@ test_second_request_bad(void)
 	UNIT_ASSERT_INT_EQ(r.seq, 1);
 }
 
+/* The offset of a refused request's first byte, after earlier ones. */
+static void
+test_start(void)
+{
+	static char		 req[] = "GET / HTTP/1.1\r\n\r\n"
+				    "POST / HTTP/1.1\r\n"
+				    "Content-Length: 500\r\n\r\n";
+	struct httpscan		*sc = httpscan_new();
+
+	httpscan_set_limits(sc, TEST_HEAD_MAX, TEST_BODY_MAX);
+	UNIT_ASSERT_INT_EQ(httpscan_feed(sc, req, sizeof req - 1),
+	    HTTPSCAN_BAD);
+	UNIT_ASSERT_INT_EQ(httpscan_seq(sc), 2);
+	UNIT_ASSERT_INT_EQ(httpscan_start(sc), 18);
+	httpscan_free(sc);
+}
+
 /* The phase says which deadline runs. */
 static void
 test_phases(void)
@@ -221,6 +348,10 @@ static const struct unit_test tests[] = {
 	{ "ordinary requests, pipelined", test_ordinary },
 	{ "chunked bodies and trailers", test_chunked_ok },
 	{ "chunk sizes evhttp would misread", test_chunk_sizes_bad },
+	{ "chunk extensions accepted, made readable", test_chunk_extensions },
+	{ "limits, methods, versions, targets, names", test_refusals },
+	{ "method and target kept for the record", test_record },
+	{ "where a refused request starts", test_start },
 	{ "folded lines and bare CR", test_head_bytes_bad },
 	{ "NUL in a header value", test_nul_in_value },
 	{ "Content-Length and Transfer-Encoding shapes",

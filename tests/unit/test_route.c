@@ -188,9 +188,9 @@ test_reserved_shadow(void)
 	struct config	cf;
 
 	test_config(&cf, NULL);
-	test_expect(&cf, "/batch", ROUTE_RESERVED);
+	test_expect(&cf, "/batch", ROUTE_BATCH);
 	test_expect(&cf, "/batch/x", ROUTE_RESERVED);
-	test_expect(&cf, "/batch?x", ROUTE_RESERVED);
+	test_expect(&cf, "/batch?x", ROUTE_BATCH);
 	test_expect(&cf, "/batches", ROUTE_UNKNOWN);
 }
 
@@ -218,6 +218,39 @@ test_bad(void)
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		test_expect(&cf, bad[i], ROUTE_BAD);
 	test_expect(NULL, "/..", ROUTE_BAD);
+}
+
+/* Each bad target is told what is wrong with it, not always "dots". */
+static void
+test_bad_why(void)
+{
+	static const struct {
+		const char	*uri;
+		const char	*word;
+	} cases[] = {
+		{ "//mock/v1/chat", "empty segment" },
+		{ "//", "empty segment" },
+		{ "http://host/openai/v1", "origin form" },
+		{ "*", "origin form" },
+		{ "example.com:443", "origin form" },
+		{ "/openai/x y", "control character" },
+		{ "/openai/x#f", "fragment" },
+		{ "/openai/../x", "dot segments" },
+		{ "/openai/%2e%2e/x", "dot segments" },
+	};
+	struct config	cf;
+	struct route	r;
+	size_t		i;
+
+	test_config(&cf, test_name_openai);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		route_resolve(&cf, cases[i].uri, &r);
+		UNIT_ASSERT_INT_EQ(r.kind, ROUTE_BAD);
+		UNIT_ASSERT(r.why != NULL && strstr(r.why, cases[i].word) !=
+		    NULL);
+		if (strcmp(cases[i].word, "dot segments") != 0)
+			UNIT_ASSERT(strstr(r.why, "dot") == NULL);
+	}
 }
 
 /* Dots that are not whole segments, and dots in the query, are fine. */
@@ -261,6 +294,7 @@ static const struct unit_test tests[] = {
 	{ "daemon endpoints", test_endpoints },
 	{ "reserved names cannot be shadowed", test_reserved_shadow },
 	{ "bad targets and dot segments", test_bad },
+	{ "what is wrong with a bad target", test_bad_why },
 	{ "dots that are not segments", test_dots_allowed },
 	{ "route_name_is_reserved", test_name_is_reserved },
 };
