@@ -84,6 +84,7 @@ struct attempt {
 	int				 reads_usage;
 	int				 calling;	/* in an owner callback */
 	int				 cancelled;	/* by it: free after */
+	int				 held_failed;	/* the held 429's end */
 	const char			*end_marker; /* SSE: its last event */
 	char				 tail[ATTEMPT_TAIL_MAX];
 	size_t				 tail_len;
@@ -115,6 +116,7 @@ static void	attempt_done_cb(void *arg, enum upstream_result res,
 		    const char *why);
 static void	attempt_done_held(struct attempt *a, enum upstream_result res,
 		    struct evkeyvalq *headers);
+static void	attempt_end_held(struct attempt *a);
 static void	attempt_done_failed(struct attempt *a,
 		    enum upstream_result res);
 static void	attempt_reconcile(struct attempt *a);
@@ -478,11 +480,15 @@ attempt_flush_held(struct attempt *a)
 {
 	size_t	len = evbuffer_get_length(a->held);
 
-	if (attempt_deliver(a, (const char *)evbuffer_pullup(a->held, -1),
-	    len) == -1)
+	switch (attempt_deliver(a, (const char *)evbuffer_pullup(a->held, -1),
+	    len)) {
+	case -1:
 		return 1;
-	evbuffer_drain(a->held, len);
-	return 0;
+	case 0:
+		evbuffer_drain(a->held, len);
+		break;
+	}
+	return 0;		/* lagging: kept for attempt_resume() */
 }
 
 /* upstream: the transfer is over (the upstream frees itself). */
@@ -539,9 +545,17 @@ attempt_done_held(struct attempt *a, enum upstream_result res,
 	}
 	if (attempt_deliver_headers(a, headers))
 		return;
-	if (len > 0 && attempt_flush_held(a))
+	a->held_failed = res != UPSTREAM_OK;
+	if (len > 0 && (attempt_flush_held(a) || a->paused))
 		return;
-	if (res == UPSTREAM_OK)
+	attempt_end_held(a);
+}
+
+/* The held 429 was delivered whole: end as its transfer ended. */
+static void
+attempt_end_held(struct attempt *a)
+{
+	if (!a->held_failed)
 		attempt_finish(a, ATTEMPT_COMPLETE, ACCESS_OK, NULL, NULL);
 	else
 		attempt_finish(a, ATTEMPT_BROKEN, ACCESS_UPSTREAM_ERROR,
@@ -706,6 +720,12 @@ attempt_report(struct attempt *a, const struct attempt_end *e)
 void
 attempt_resume(struct attempt *a)
 {
+	if (a->paused && a->up == NULL && a->held != NULL) {
+		a->paused = 0;		/* a held 429 owed, its transfer over */
+		if (!attempt_flush_held(a) && !a->paused)
+			attempt_end_held(a);
+		return;
+	}
 	if (!a->paused || a->up == NULL)
 		return;
 	a->paused = 0;

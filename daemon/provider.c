@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * provider: runtime state per provider, the FIFO queue and its pump.
+ * provider: runtime state per provider, the FIFO queue and its pump: the
+ * local implementation of the admission interface (admission.h).
  *
- * A request asks provider_submit() for admission; queue.c keeps the FIFO
- * order (only the head is ever offered to the limiter, a retry joins the
- * head).  The pump runs from one timer per provider:
- * armed for the time the limiter names, or at once when a slot is
- * released or the head changes; it admits heads until the limiter says
- * wait.  Queue deadlines are the requests' own (stream.c), and withdrawal
- * is O(1), so the queue never needs scanning.
+ * An attempt asks provider_request() for admission with a ticket; queue.c
+ * keeps the FIFO order (only the head is ever offered to the limiter, a
+ * retry joins the head).  A decision made at once is delivered from a
+ * per-provider event on the next loop turn, never from inside the call
+ * that asked.  The pump runs from one timer per provider: armed for the
+ * time the limiter names, or at once when a slot is released or the head
+ * changes; it admits heads until the limiter says wait.  Queue deadlines
+ * are the attempts' own (attempt.c), and withdrawal is O(1), so the queue
+ * never needs scanning.  Each granted slot has an id and sits in the
+ * provider's list of held slots until it is released, exactly once.
  */
 #include <sys/queue.h>
 

@@ -691,8 +691,7 @@ main(void)
 		{ "429_billing", test_429_billing },
 		{ "429_no_retries", test_429_no_retries },
 		{ "429_large", test_429_large },
-		{ "429_held_owner_lags # TODO attempt.c:484 drains what the "
-		  "owner refused", test_429_held_owner_lags },
+		{ "429_held_owner_lags", test_429_held_owner_lags },
 		{ "backpressure", test_backpressure },
 		{ "idle_paused", test_idle_paused },
 		{ "idle_silent", test_idle_silent },

@@ -20,8 +20,7 @@ unit_main(const struct unit_test *tests, size_t n)
 			printf("ok %zu - %s\n", i + 1, tests[i].name);
 		} else {
 			printf("not ok %zu - %s\n", i + 1, tests[i].name);
-			if (strstr(tests[i].name, "# TODO") == NULL)
-				failed++;	/* a known defect is not */
+			failed++;
 		}
 		fflush(stdout);
 	}
