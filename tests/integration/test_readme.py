@@ -94,3 +94,17 @@ def test_httpx_example_prints_200_only(shipped):
     out = _run(_block("python", "import asyncio, httpx"), shipped.port,
                False)
     assert out.strip() == "{200}", out
+
+
+def test_batch_curl(shipped):
+    out = _run(_block("sh", "http://127.0.0.1:8080/batch"), shipped.port,
+               True)
+    results = json.loads(out)["results"]
+    assert [r["index"] for r in results] == [0, 1]
+    assert [r["status"] for r in results] == [200, 200], results
+    assert results[1]["body"]["type"] == "message", results
+
+
+def test_batch_python(shipped):
+    out = _run(_block("python", "/batch"), shipped.port, False)
+    assert out.strip() == "[200, 200, 200]", out
