@@ -43,6 +43,7 @@ static int	ctl_run(const char *url, const char *token, int argc,
 static int	ctl_options(int argc, char **argv, const char **url,
 		    char **token);
 static int	ctl_bad(const char *why);
+static int	ctl_bad_option(int ch, const char *arg);
 
 /* Print the usage summary to f. */
 static void
@@ -128,9 +129,9 @@ ctl_top(const char *url, const char *token, int argc, char **argv)
 	int	 ch;
 
 	optind = 1;
-	while ((ch = getopt(argc, argv, "+n:")) != -1) {
+	while ((ch = getopt(argc, argv, "+:n:")) != -1) {
 		if (ch != 'n')
-			return CTL_USAGE;
+			return ctl_bad_option(ch, argv[optind - 1]);
 		frames = strtol(optarg, &end, 10);
 		if (*optarg == '\0' || *end != '\0' || frames < 1) {
 			fprintf(stderr, "llmproxyctl: top -n wants a count "
@@ -175,7 +176,8 @@ ctl_options(int argc, char **argv, const char **url, char **token)
 	const char	*file = NULL;
 	int		 ch;
 
-	while ((ch = getopt_long(argc, argv, "+u:t:T:hV", longopts,
+	opterr = 0;			/* our messages, not getopt's */
+	while ((ch = getopt_long(argc, argv, "+:u:t:T:hV", longopts,
 	    NULL)) != -1) {
 		if (ch == 'u')
 			*url = optarg;
@@ -193,7 +195,7 @@ ctl_options(int argc, char **argv, const char **url, char **token)
 			ctl_usage(stdout);
 			return 0;
 		} else
-			return ctl_bad(NULL);
+			return ctl_bad_option(ch, argv[optind - 1]);
 	}
 	if (optind == argc)
 		return ctl_bad("no command");
@@ -207,6 +209,24 @@ ctl_options(int argc, char **argv, const char **url, char **token)
 	if (file != NULL && ctl_token_file(file, token) == -1)
 		return CTL_USAGE;
 	return -1;
+}
+
+/*
+ * Say which option getopt() refused (ch is '?' or ':'; arg is the word it
+ * was in, for a long option), then the usage.
+ */
+static int
+ctl_bad_option(int ch, const char *arg)
+{
+	char	why[128];
+
+	if (ch == ':')
+		snprintf(why, sizeof why, "-%c needs a value", optopt);
+	else if (optopt != 0)
+		snprintf(why, sizeof why, "unknown option -%c", optopt);
+	else
+		snprintf(why, sizeof why, "unknown option %.64s", arg);
+	return ctl_bad(why);
 }
 
 /* Say what is wrong with the command line (if why), then the usage. */

@@ -104,13 +104,13 @@ table_print(FILE *f, const struct snap *s, const char *url)
 	char	age[FMT_SIZE];
 	size_t	i;
 
-	fprintf(f, "llmproxyd %s at %s, up %s", s->version, url,
-	    fmt_age(age, sizeof age, s->uptime_s));
+	fprintf(f, "llmproxyd %s at %s\nup %s, %zu provider%s", s->version,
+	    url, fmt_age(age, sizeof age, s->uptime_s), s->nprov,
+	    s->nprov == 1 ? "" : "s");
 	if (s->connections >= 0)
 		fprintf(f, ", %lld client connection%s", s->connections,
 		    s->connections == 1 ? "" : "s");
-	fprintf(f, ", %zu provider%s\n\n", s->nprov, s->nprov == 1 ? "" :
-	    "s");
+	fprintf(f, "\n\n");
 	table_now(f, s);
 	table_totals(f, s);
 	for (i = 0; i < s->nprov; i++)
