@@ -44,7 +44,7 @@ fetch_write_cb(char *data, size_t size, size_t n, void *arg)
 	size_t		 len = size * n;
 
 	if (f->len + len > FETCH_BODY_MAX)
-		return 0;		/* curl ends the transfer with an error */
+		return 0;	/* curl ends the transfer with an error */
 	if (f->len + len + 1 > f->cap) {
 		f->cap = (f->len + len + 1) * 2;
 		f->body = xreallocarray(f->body, 1, f->cap);

@@ -32,7 +32,8 @@
 #define CTL_TIMEOUT_MS		10000
 #define CTL_USAGE		2
 
-static void	ctl_usage(FILE *f);
+static int	ctl_version(void);
+static int	ctl_usage(FILE *f);
 static int	ctl_token_file(const char *path, char **token);
 static int	ctl_status(const char *url, const char *token);
 static int	ctl_check(const char *path);
@@ -45,8 +46,17 @@ static int	ctl_options(int argc, char **argv, const char **url,
 static int	ctl_bad(const char *why);
 static int	ctl_bad_option(int ch, const char *arg);
 
-/* Print the usage summary to f. */
-static void
+/* Print the version of llmproxyctl and of libcurl; return 0. */
+static int
+ctl_version(void)
+{
+	printf("llmproxyctl %s\nlibcurl %s (run time)\n", PACKAGE_VERSION,
+	    curl_version_info(CURLVERSION_NOW)->version);
+	return 0;
+}
+
+/* Print the usage summary to f; return 0. */
+static int
 ctl_usage(FILE *f)
 {
 	fprintf(f,
@@ -61,6 +71,7 @@ ctl_usage(FILE *f)
 	    "  check FILE     check a configuration file, as llmproxyd -t\n"
 	    "exit: 0 fine, 1 the daemon answered an error (check: invalid),\n"
 	    "      2 usage, 3 the daemon is unreachable\n");
+	return 0;
 }
 
 /* Read a token as the daemon reads api_key_file; -1 (said) on error. */
@@ -186,15 +197,9 @@ ctl_options(int argc, char **argv, const char **url, char **token)
 			*token = xstrdup(optarg);
 		} else if (ch == 'T')
 			file = optarg;
-		else if (ch == 'V') {
-			printf("llmproxyctl %s\nlibcurl %s (run time)\n",
-			    PACKAGE_VERSION, curl_version_info(
-			    CURLVERSION_NOW)->version);
-			return 0;
-		} else if (ch == 'h') {
-			ctl_usage(stdout);
-			return 0;
-		} else
+		else if (ch == 'V' || ch == 'h')
+			return ch == 'V' ? ctl_version() : ctl_usage(stdout);
+		else
 			return ctl_bad_option(ch, argv[optind - 1]);
 	}
 	if (optind == argc)

@@ -32,7 +32,7 @@ struct snap_provider {
 	long long		 burst;
 	long long		 max_concurrent;
 	long long		 queue_max;
-	int			 has_req_bucket;	/* else that limit is off */
+	int			 has_req_bucket;	/* else: off */
 	double			 req_bucket;
 	int			 has_tok_bucket;
 	double			 tok_bucket;

@@ -60,6 +60,7 @@ static void	top_forget(struct top *t);
 static void	top_sample(struct top *t);
 static void	top_write(const char *s, size_t len);
 static void	top_draw(struct top *t);
+static void	top_paint(char *text);
 static int	top_wait(struct top *t, double until);
 static void	top_setup(struct top *t);
 static void	top_restore(struct top *t);
@@ -155,7 +156,7 @@ top_draw(struct top *t)
 {
 	struct view_in	 in;
 	struct winsize	 ws;
-	char		*text, *line, *next;
+	char		*text;
 	size_t		 len;
 
 	memset(&in, 0, sizeof in);
@@ -177,12 +178,21 @@ top_draw(struct top *t)
 	} else if (t->tty_out)
 		in.height = 24;
 	text = view_render(&in, &len);
-	if (!t->tty_out) {
+	if (t->tty_out)
+		top_paint(text);
+	else {
 		top_write(text, len);
 		top_write("\n", 1);	/* a blank line between frames */
-		free(text);
-		return;
 	}
+	free(text);
+}
+
+/* Paint a frame over the window from its top-left corner. */
+static void
+top_paint(char *text)
+{
+	char	*line, *next;
+
 	top_write("\033[H", 3);
 	for (line = text; line != NULL; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
@@ -193,7 +203,6 @@ top_draw(struct top *t)
 			top_write("\r\n", 2);
 	}
 	top_write("\033[J", 3);			/* the old lines below */
-	free(text);
 }
 
 /* Wait until the monotonic time until, reading keys; 1: redraw now. */
