@@ -11,6 +11,10 @@ TEST_PACKAGES="python3-httpx python3-pytest python3-pytest-timeout
 python3-prometheus-client clang
 libclang-rt-14-dev libfuzzer-14-dev valgrind systemd groff-base man-db"
 
+# llmproxyctl top is driven in tmux; the Debian package is built from a
+# clone (git) with dpkg-buildpackage and dh, and checked with lintian.
+TEST_PACKAGES="$TEST_PACKAGES tmux git dpkg-dev debhelper lintian"
+
 # To run scripts/bench: the load generator, the proxy to compare with,
 # CPU pinning, and /usr/bin/python3 for the helpers.
 BENCH_PACKAGES="wrk nginx-light util-linux procps python3 curl"
