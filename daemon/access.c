@@ -66,9 +66,10 @@ access_record(struct metrics_provider *m, const struct access_entry *e)
 		return;
 	access_escape_path(e->target != NULL ? e->target : "-", path,
 	    sizeof path);
-	log_info("access provider=%s method=%s path=%s status=%d queue_ms=%"
+	log_info("access provider=%s%s%s method=%s path=%s status=%d queue_ms=%"
 	    PRIu64 " upstream_ms=%" PRIu64 " bytes_in=%zu bytes_out=%" PRIu64
 	    " attempts=%d%s%s%s%s%s%s", e->provider != NULL ? e->provider : "-",
+	    e->first != NULL ? " first=" : "", e->first != NULL ? e->first : "",
 	    e->method != NULL ? e->method : "-", path, e->status, e->queue_ms,
 	    e->upstream_ms, e->bytes_in, e->bytes_out, e->attempts,
 	    e->end == ACCESS_OK ? "" : access_is_refusal(e->end) ?

@@ -55,6 +55,7 @@ enum access_end {
 /* One answered request, as its access line and its metrics show it. */
 struct access_entry {
 	const char	*provider;	/* who answered; NULL: none */
+	const char	*first;		/* whom the client asked; NULL */
 	const char	*method;	/* NULL: "-" */
 	const char	*target;	/* path and query; only the path shows */
 	int		 status;	/* 0: nothing was sent */

@@ -28,6 +28,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "confcheck.h"
 #include "config.h"
 #include "confkey.h"
 #include "conftext.h"
@@ -635,7 +636,7 @@ config_check_top(struct config *cf, const config_setting_t *root,
 		return config_fail(cx, config_member(root, "default_provider"),
 		    "default_provider", cause, "\"%s\" is not a provider",
 		    dp);
-	return 0;
+	return confcheck_providers(cf, cause);
 }
 
 /*

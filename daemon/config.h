@@ -63,6 +63,11 @@ struct provider_config {
 	double			 connect_timeout;	/* seconds */
 	double			 first_byte_timeout;	/* seconds */
 	double			 idle_timeout;		/* seconds */
+	char			**fallback;	/* provider names, in order */
+	size_t			 nfallback;
+	char			**model_map;	/* "FROM=TO" */
+	size_t			 nmodel_map;
+	double			 hedge_after;	/* seconds; 0: never */
 	double			 latency;	/* simulated: before 1st byte */
 	double			 tokens_per_second;	/* simulated */
 };

@@ -38,6 +38,8 @@ _Static_assert(sizeof(enum provider_auth) == sizeof(int), "enum is an int");
 			.off = offsetof(struct config, f)
 #define CONFKEY_TL(f)	CONFKEY_T(f), .type = CONFKEY_LIST,		\
 			.noff = offsetof(struct config, n##f)
+#define CONFKEY_PL(f)	CONFKEY_P(f), .type = CONFKEY_LIST,		\
+			.noff = offsetof(struct provider_config, n##f)
 #define CONFKEY_P(f)	.name = #f, .scope = CONFKEY_SCOPE_PROVIDER,	\
 			.off = offsetof(struct provider_config, f)
 #define CONFKEY_INT(d, lo, hi)	.type = CONFKEY_INT, .idef = (d),	\
@@ -142,6 +144,17 @@ const struct confkey confkey_table[] = {
 	  "request may wait for admission; then 429." },
 	{ CONFKEY_P(retries), CONFKEY_INT(2, 0, 10), .doc = "Further attempts "
 	  "on 429, 5xx or connect errors, only before a byte is sent." },
+	{ CONFKEY_PL(fallback), .check = confval_name, .doc = "Providers "
+	  "of the same dialect to send a request to, in this order, when this "
+	  "one refuses it (queue full or timed out) or its retries end in "
+	  "429, 5xx or a connect error, before any byte went to the client." },
+	{ CONFKEY_PL(model_map), .check = confval_model_map,
+	  .doc = "\"FROM=TO\" entries: a request that reaches this provider "
+	  "by fallback or hedge and names model FROM is sent with model TO." },
+	{ CONFKEY_P(hedge_after), .type = CONFKEY_FLOAT, .fdef = 0, .fmin = 0,
+	  .fmax = CONFKEY_TIMEOUT_MAX, .doc = "Seconds without response "
+	  "headers after which a request gets a second attempt (on the first "
+	  "fallback, else here); the first 2xx wins.  0: never." },
 	{ CONFKEY_P(connect_timeout), CONFKEY_SECS(10),
 	  .doc = "Seconds to connect to the upstream." },
 	{ CONFKEY_P(first_byte_timeout), CONFKEY_SECS(120), .doc = "Seconds "

@@ -214,6 +214,29 @@ confval_token(char *v)
 	return NULL;
 }
 
+/*
+ * Check a model_map entry, "FROM=TO": two model names of visible ASCII
+ * with no quote, backslash or '=' of their own (they are spliced into a
+ * JSON string as they are).
+ */
+const char *
+confval_model_map(char *v)
+{
+	const char	*eq = strchr(v, '=');
+	size_t		 i;
+
+	if (eq == NULL || eq == v || eq[1] == '\0' || strchr(eq + 1, '=') !=
+	    NULL)
+		return "must be FROM=TO, two model names";
+	for (i = 0; v[i] != '\0'; i++) {
+		if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] >= 0x7f ||
+		    v[i] == '"' || v[i] == '\\')
+			return "must be visible ASCII without quotes or "
+			    "backslashes";
+	}
+	return NULL;
+}
+
 /* Check an origin: SCHEME://HOST[:PORT] as browsers send it. */
 const char *
 confval_origin(char *v)

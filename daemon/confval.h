@@ -22,6 +22,8 @@ const char	*confval_url(char *v);
 const char	*confval_token(char *v);
 /* A browser origin: SCHEME://HOST[:PORT]. */
 const char	*confval_origin(char *v);
+/* Check a model_map entry: "FROM=TO". */
+const char	*confval_model_map(char *v);
 /* An environment variable name. */
 const char	*confval_env(char *v);
 /* A path: not empty. */

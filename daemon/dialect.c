@@ -508,6 +508,37 @@ dialect_add_include_usage(const char *body, size_t len, size_t *out_len)
 	    "\"include_usage\":true" : "\"include_usage\":true,", out_len);
 }
 
+/*
+ * Return a new body whose top-level "model" is TO when it was FROM in one
+ * of map's n "FROM=TO" entries (every other byte as it was), its length
+ * in *out_len; NULL when no entry applies.
+ */
+char *
+dialect_map_model(const char *body, size_t len, char *const *map, size_t n,
+    size_t *out_len)
+{
+	const char	*eq;
+	char		*to, *out;
+	size_t		 off, vlen, i, flen;
+
+	if (n == 0 || jscan_valid(body, len) != 0 ||
+	    jscan_member(body, len, "model", &off, &vlen) != 0 || vlen < 2 ||
+	    body[off] != '"')
+		return NULL;
+	for (i = 0; i < n; i++) {
+		eq = strchr(map[i], '=');
+		flen = (size_t)(eq - map[i]);
+		if (flen != vlen - 2 || memcmp(body + off + 1, map[i], flen) !=
+		    0)
+			continue;
+		xasprintf(&to, "\"%s\"", eq + 1);
+		out = dialect_splice(body, len, off, vlen, to, out_len);
+		free(to);
+		return out;
+	}
+	return NULL;
+}
+
 /* Return body with cut bytes at off replaced by text; set *out_len. */
 static char *
 dialect_splice(const char *body, size_t len, size_t off, size_t cut,

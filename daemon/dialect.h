@@ -90,4 +90,12 @@ int	 dialect_is_billing_error(const char *body, size_t len);
 char	*dialect_add_include_usage(const char *body, size_t len,
 	    size_t *out_len);
 
+/*
+ * Return a new body whose top-level "model" is TO where it was FROM in
+ * one of map's n "FROM=TO" entries (model_map, SPEC 13), every other byte
+ * kept, its length in *out_len; NULL when no entry applies.
+ */
+char	*dialect_map_model(const char *body, size_t len, char *const *map,
+	    size_t n, size_t *out_len);
+
 #endif /* DIALECT_H */

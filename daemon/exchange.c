@@ -294,6 +294,9 @@ exchange_add_own_headers(struct exchange *ex, struct evkeyvalq *out)
 	evhttp_add_header(out, "x-llmproxy-queue-ms", buf);
 	snprintf(buf, sizeof buf, "%d", ex->note.attempts);
 	evhttp_add_header(out, "x-llmproxy-attempts", buf);
+	if (ex->note.provider != NULL)
+		evhttp_add_header(out, "x-llmproxy-provider",
+		    ex->note.provider);
 }
 
 /*
@@ -475,6 +478,7 @@ exchange_record(struct exchange *ex, enum access_end end)
 
 	memset(&e, 0, sizeof e);
 	e.provider = ex->note.provider;
+	e.first = ex->note.first;
 	e.method = ex->method;
 	e.target = ex->target;
 	e.status = ex->status;

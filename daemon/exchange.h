@@ -56,7 +56,8 @@ struct exchange_owner {
 
 /* What the access line of an exchange reports beyond the client side. */
 struct exchange_note {
-	const char	*provider;	/* who answered, or was asked */
+	const char	*provider;	/* who answered, or was tried last */
+	const char	*first;		/* whom the client asked; NULL */
 	uint64_t	 queue_ms;
 	uint64_t	 admit_ms;	/* first admission, monotonic; 0 */
 	int		 attempts;

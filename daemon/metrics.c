@@ -48,6 +48,7 @@ struct metrics_provider {
 	uint64_t			 bytes_out;
 	uint64_t			 in_flight;
 	uint64_t			 queued;
+	uint64_t			 hedges[METRICS_NHEDGE_OUTCOMES];
 	struct metrics_histo		 histo[METRICS_NHISTOGRAMS];
 	TAILQ_ENTRY(metrics_provider)	 entry;
 };
@@ -65,6 +66,21 @@ static const char *const metrics_batch_modes[METRICS_NBATCH_MODES] = {
 	"all", "as_completed", "first"
 };
 static uint64_t				metrics_batches[METRICS_NBATCH_MODES];
+
+/* Hedge outcomes, in enum metrics_hedge's order. */
+static const char *const metrics_hedge_outcomes[METRICS_NHEDGE_OUTCOMES] = {
+	"won", "lost", "not_admitted"
+};
+
+/* Fallbacks from one provider to another: few pairs, found by walking. */
+struct metrics_fallback {
+	struct metrics_provider		*from;
+	struct metrics_provider		*to;
+	uint64_t			 n;
+	TAILQ_ENTRY(metrics_fallback)	 entry;
+};
+static TAILQ_HEAD(, metrics_fallback)	metrics_fallbacks =
+    TAILQ_HEAD_INITIALIZER(metrics_fallbacks);
 
 static TAILQ_HEAD(, metrics_provider)	metrics_all =
     TAILQ_HEAD_INITIALIZER(metrics_all);
@@ -122,6 +138,7 @@ static struct metrics_provider *metrics_new(const char *name, int routed);
 static char	*metrics_escape(const char *s);
 static void	metrics_head(FILE *f, const char *name, const char *type,
 		    const char *help);
+static void	metrics_render_patterns(FILE *f);
 static void	metrics_render_requests(FILE *f);
 static void	metrics_render_refused(FILE *f);
 static void	metrics_render_tokens(FILE *f);
@@ -207,6 +224,33 @@ metrics_count_refusal(struct metrics_provider *m, enum metrics_reason why,
     uint64_t n)
 {
 	m->refused[why] += n;
+}
+
+/* Count a hedge of a request to m, by how it ended. */
+void
+metrics_count_hedge(struct metrics_provider *m, enum metrics_hedge outcome)
+{
+	m->hedges[outcome]++;
+}
+
+/* Count a request sent on from one provider to its fallback. */
+void
+metrics_count_fallback(struct metrics_provider *from,
+    struct metrics_provider *to)
+{
+	struct metrics_fallback	*f;
+
+	TAILQ_FOREACH(f, &metrics_fallbacks, entry) {
+		if (f->from == from && f->to == to)
+			break;
+	}
+	if (f == NULL) {
+		f = xcalloc(1, sizeof *f);
+		f->from = from;
+		f->to = to;
+		TAILQ_INSERT_TAIL(&metrics_fallbacks, f, entry);
+	}
+	f->n++;
 }
 
 /* Count a batch of mode (its index in enum batch_mode). */
@@ -320,6 +364,7 @@ metrics_render(uint64_t connections, size_t *len)
 	metrics_head(f, "llmproxy_connections", "gauge",
 	    "Client connections open now.");
 	fprintf(f, "llmproxy_connections %" PRIu64 "\n", connections);
+	metrics_render_patterns(f);
 	metrics_head(f, "llmproxy_batches_total", "counter",
 	    "POST /batch requests taken, by mode.");
 	for (i = 0; i < METRICS_NBATCH_MODES; i++)
@@ -330,6 +375,32 @@ metrics_render(uint64_t connections, size_t *len)
 		return xstrdup("");
 	}
 	return buf;
+}
+
+/* llmproxy_fallbacks_total and llmproxy_hedges_total (SPEC 13). */
+static void
+metrics_render_patterns(FILE *f)
+{
+	struct metrics_fallback	*fb;
+	struct metrics_provider	*m;
+	int			 i;
+
+	metrics_head(f, "llmproxy_fallbacks_total", "counter", "Requests "
+	    "sent on to a fallback provider, by the provider left and the "
+	    "one tried next.");
+	TAILQ_FOREACH(fb, &metrics_fallbacks, entry)
+		fprintf(f, "llmproxy_fallbacks_total{from=\"%s\",to=\"%s\"} %"
+		    PRIu64 "\n", fb->from->label, fb->to->label, fb->n);
+	metrics_head(f, "llmproxy_hedges_total", "counter", "Hedged "
+	    "requests by the provider asked, and how the hedge ended.");
+	TAILQ_FOREACH(m, &metrics_all, entry) {
+		if (!m->routed)
+			continue;
+		for (i = 0; i < METRICS_NHEDGE_OUTCOMES; i++)
+			fprintf(f, "llmproxy_hedges_total{provider=\"%s\","
+			    "outcome=\"%s\"} %" PRIu64 "\n", m->label,
+			    metrics_hedge_outcomes[i], m->hedges[i]);
+	}
 }
 
 /* Write a family's HELP and TYPE lines. */
@@ -456,7 +527,12 @@ void
 metrics_free_all(void)
 {
 	struct metrics_provider	*m;
+	struct metrics_fallback	*f;
 
+	while ((f = TAILQ_FIRST(&metrics_fallbacks)) != NULL) {
+		TAILQ_REMOVE(&metrics_fallbacks, f, entry);
+		free(f);
+	}
 	while ((m = TAILQ_FIRST(&metrics_all)) != NULL) {
 		TAILQ_REMOVE(&metrics_all, m, entry);
 		free(m->label);

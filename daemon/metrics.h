@@ -19,6 +19,14 @@
 
 struct metrics_provider;
 
+/* How a hedge (SPEC 13) ended. */
+enum metrics_hedge {
+	METRICS_HEDGE_WON,		/* its answer went to the client */
+	METRICS_HEDGE_LOST,		/* the first attempt's did */
+	METRICS_HEDGE_NOT_ADMITTED,	/* it never left its queue */
+	METRICS_NHEDGE_OUTCOMES
+};
+
 /* POST /batch modes counted (all, as_completed, first). */
 #define METRICS_NBATCH_MODES	3
 
@@ -57,6 +65,12 @@ void		metrics_count_request(struct metrics_provider *m,
 /* Count n refusals of the daemon's own. */
 void		metrics_count_refusal(struct metrics_provider *m,
 		    enum metrics_reason why, uint64_t n);
+/* Count a hedge of a request to m, by how it ended. */
+void		metrics_count_hedge(struct metrics_provider *m,
+		    enum metrics_hedge outcome);
+/* Count a request sent on from one provider to its fallback. */
+void		metrics_count_fallback(struct metrics_provider *from,
+		    struct metrics_provider *to);
 /* Count a POST /batch of mode (batchreq.h's enum batch_mode). */
 void		metrics_count_batch(int mode);
 void		metrics_count_retry(struct metrics_provider *m);

@@ -80,7 +80,8 @@ static const char *const test_key_names[] = {
 	"dialect", "auth", "api_key_env", "api_key_file", "ca_file",
 	"requests_per_minute", "tokens_per_minute", "burst",
 	"default_max_tokens", "stream_include_usage", "max_concurrent",
-	"queue_max", "queue_timeout", "retries", "connect_timeout",
+	"queue_max", "queue_timeout", "retries", "fallback", "model_map",
+	"hedge_after", "connect_timeout",
 	"first_byte_timeout", "idle_timeout", "latency", "tokens_per_second"
 };
 
