@@ -487,6 +487,8 @@ exchange_record(struct exchange *ex, enum access_end end)
 	e.attempts = ex->st.tries;
 	e.estimate = ex->st.tries > 0 ? ex->st.estimate : -1;
 	e.timed = 1;
+	e.model = ex->st.model;
+	e.model_metrics = ex->st.model_metrics;
 	access_record(provider_metrics(ex->prov), &e);
 }
 
