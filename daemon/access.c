@@ -68,10 +68,12 @@ access_record(struct metrics_provider *m, const struct access_entry *e)
 	    sizeof path);
 	log_info("access provider=%s%s%s method=%s path=%s status=%d queue_ms=%"
 	    PRIu64 " upstream_ms=%" PRIu64 " bytes_in=%zu bytes_out=%" PRIu64
-	    " attempts=%d%s%s%s%s%s%s", e->provider != NULL ? e->provider : "-",
-	    e->first != NULL ? " first=" : "", e->first != NULL ? e->first : "",
-	    e->method != NULL ? e->method : "-", path, e->status, e->queue_ms,
-	    e->upstream_ms, e->bytes_in, e->bytes_out, e->attempts,
+	    " attempts=%d%s%s%s%s%s%s%s%s", e->provider != NULL ? e->provider :
+	    "-", e->first != NULL ? " first=" : "", e->first != NULL ?
+	    e->first : "", e->method != NULL ? e->method : "-", path,
+	    e->status, e->queue_ms, e->upstream_ms, e->bytes_in, e->bytes_out,
+	    e->attempts, e->model != NULL ? " model=" : "",
+	    e->model != NULL ? e->model : "",
 	    e->end == ACCESS_OK ? "" : access_is_refusal(e->end) ?
 	    " reason=" : " end=", access_label(e->end),
 	    e->batch != NULL ? " batch=" : "", e->batch != NULL ? e->batch :
@@ -114,6 +116,8 @@ static void
 access_count(struct metrics_provider *m, const struct access_entry *e)
 {
 	metrics_count_request(m, e->status, 1);
+	if (e->model_metrics != NULL)
+		metrics_count_model_request(e->model_metrics, e->status);
 	if (access_is_refusal(e->end))
 		metrics_count_refusal(m,
 		    (enum metrics_reason)(e->end - ACCESS_QUEUE_FULL), 1);

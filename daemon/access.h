@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct metrics_model;
 struct metrics_provider;
 
 /* How a request ended. */
@@ -70,6 +71,8 @@ struct access_entry {
 	int64_t		 estimate;	/* tokens reserved; < 0: none */
 	int		 timed;		/* counts in the duration histograms */
 	const char	*batch;		/* a batch item: its batch's id */
+	const char	*model;		/* its model group's match; or NULL */
+	struct metrics_model *model_metrics;	/* that group's block */
 };
 
 /* Return the label of end ("queue_full", "client_closed"), "" for OK. */

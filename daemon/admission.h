@@ -15,8 +15,11 @@
  * which case a grant is handed back to the provider rather than lost.
  *
  * The provider functions that take tickets (provider.h) are this
- * interface's one implementation today: queue.c's FIFO in front of
- * limiter.c's arithmetic.  The ticket carries what a fairer queue needs
+ * interface's one implementation today: sched.c's lanes (queue.c's FIFO,
+ * one per model group) in front of limiter.c's arithmetic.  A ticket
+ * names its model; the backend finds its group when it asks, and the
+ * slot, the pause, the usage and the remaining headers then go to that
+ * group as well as to the provider.  The ticket carries what a fairer queue needs
  * later (SPEC 11: the client and the priority) without its callers
  * changing.
  */
@@ -32,6 +35,7 @@
 #include "queue.h"
 
 struct admit_ticket;
+struct provider_group;
 
 enum admit_verdict {
 	ADMIT_GRANTED,		/* the ticket holds a slot: send now */
@@ -54,6 +58,8 @@ struct admit_ticket {
 	/* Set by the caller before provider_request(). */
 	int64_t			 tokens;	/* estimate; 0 if unlimited */
 	int			 front;		/* a retry: ahead of the rest */
+	const char		*model;		/* the body's; NULL: none */
+	size_t			 model_len;	/* not NUL-terminated */
 	admit_cb		*decided;
 	void			*arg;
 	/* Set by the backend. */
@@ -62,6 +68,7 @@ struct admit_ticket {
 	uint64_t		 slot;		/* held slot's id; 0: none */
 	uint64_t		 retry_ms;	/* with ADMIT_FULL */
 	uint64_t		 asked_ms;	/* when it last asked */
+	struct provider_group	*group;		/* its model's; NULL: none */
 	struct queue_ticket	 qt;		/* its place in the queue */
 	TAILQ_ENTRY(admit_ticket) entry;	/* decisions to deliver */
 	TAILQ_ENTRY(admit_ticket) held;		/* slots held */

@@ -35,6 +35,7 @@
 #include "deadline.h"
 #include "dialect.h"
 #include "headers.h"
+#include "jscan.h"
 #include "log.h"
 #include "metrics.h"
 #include "provider.h"
@@ -166,13 +167,14 @@ attempt_start(struct provider *p, struct config *cf,
 /*
  * Find the body to send and what it will cost: the caller's bytes as
  * they are, unless stream_include_usage asks for usage on an OpenAI
- * stream.  Only a token limit needs the estimate and the usage read back.
+ * stream.  Only a token limit needs the estimate and the usage read back;
+ * only model groups need the model, read here once for every try.
  */
 static void
 attempt_prepare_body(struct attempt *a)
 {
 	const struct provider_config	*pc = a->pc;
-	size_t				 len;
+	size_t				 len, off;
 
 	if (pc->stream_include_usage && pc->dialect == DIALECT_OPENAI &&
 	    a->rq.body_len > 0) {
@@ -183,7 +185,10 @@ attempt_prepare_body(struct attempt *a)
 			a->rq.body_len = len;
 		}
 	}
-	a->reads_usage = pc->tokens_per_minute > 0;
+	if (pc->nmodels > 0 && jscan_str(a->rq.body, a->rq.body_len,
+	    "model", &off, &a->ticket.model_len) == 0)
+		a->ticket.model = a->rq.body + off;	/* its model group's */
+	a->reads_usage = pc->tokens_per_minute > 0 || pc->models_tokens;
 	if (a->reads_usage)
 		a->st.estimate = dialect_estimate_tokens(a->rq.body,
 		    a->rq.body_len, pc->default_max_tokens);
@@ -197,7 +202,8 @@ attempt_ask(struct attempt *a, int front)
 	a->st.waiting = 1;
 	a->ticket.front = front;
 	provider_request(a->prov, &a->ticket);
-	deadline_arm(a->timer, a->pc->queue_timeout);
+	deadline_arm(a->timer, provider_queue_timeout(a->prov, &a->ticket,
+	    a->pc->queue_timeout));
 }
 
 /* admission: the provider decided. */
@@ -324,7 +330,7 @@ attempt_observe(struct attempt *a, struct evkeyvalq *headers)
 		names[n] = h->key;
 		values[n++] = h->value;
 	}
-	provider_observe(a->prov, names, values, n, &a->rl);
+	provider_observe(a->prov, &a->ticket, names, values, n, &a->rl);
 }
 
 /* upstream: status and headers arrived; retry, hold, or deliver. */
@@ -536,7 +542,8 @@ attempt_done_held(struct attempt *a, enum upstream_result res,
 	billing = dialect_is_billing_error(
 	    (const char *)evbuffer_pullup(a->held, -1), len);
 	if (!billing)
-		provider_pause(a->prov, (uint64_t)a->rl.cooldown_ms);
+		provider_pause(a->prov, &a->ticket,
+		    (uint64_t)a->rl.cooldown_ms);
 	if (!billing && res == UPSTREAM_OK && attempt_can_retry(a)) {
 		provider_release(a->prov, &a->ticket, a->ticket.tokens);
 		provider_count_retry(a->prov);
@@ -610,7 +617,7 @@ attempt_reconcile(struct attempt *a)
 	    &completion) == -1)
 		return;			/* none reported: keep the estimate */
 	metrics_count_tokens(provider_metrics(a->prov), prompt, completion);
-	provider_reconcile(a->prov, (prompt > 0 ? prompt : 0) +
+	provider_reconcile(a->prov, &a->ticket, (prompt > 0 ? prompt : 0) +
 	    (completion > 0 ? completion : 0) - a->ticket.tokens);
 }
 
@@ -648,7 +655,7 @@ attempt_timer_cb(void *arg)
 		attempt_refuse(a, 429, ACCESS_QUEUE_TIMEOUT,
 		    "llmproxy_queue_timeout", "the request waited "
 		    "queue_timeout for its provider's limits",
-		    provider_retry_after_ms(a->prov, a->ticket.tokens));
+		    provider_retry_after_ms(a->prov, &a->ticket));
 		return;
 	case ATTEMPT_BACKOFF:
 		attempt_ask(a, 1);
@@ -775,6 +782,10 @@ void
 attempt_stats(const struct attempt *a, struct attempt_stats *st)
 {
 	*st = a->st;
+	if (a->ticket.group != NULL) {
+		st->model = provider_group_match(a->ticket.group);
+		st->model_metrics = provider_group_metrics(a->ticket.group);
+	}
 }
 
 /* Return 1 if the answer being delivered is an SSE stream. */

@@ -29,6 +29,7 @@
 struct attempt;
 struct config;
 struct evkeyvalq;
+struct metrics_model;
 struct provider;
 
 /* What to send: method, path and query after base_url, fields, body. */
@@ -64,6 +65,8 @@ struct attempt_stats {
 	int		tries;		/* upstream transfers started */
 	int		waiting;	/* now queued or backing off */
 	int64_t		estimate;	/* tokens reserved; -1: not read */
+	const char	*model;		/* its model group's match; NULL */
+	struct metrics_model *model_metrics;	/* that group's block */
 };
 
 struct attempt_cbs {

@@ -423,6 +423,8 @@ batch_record(struct batch_run *r)
 	e.attempts = r->st.tries;
 	e.estimate = r->st.tries > 0 ? r->st.estimate : -1;
 	e.batch = r->b->id;
+	e.model = r->st.model;
+	e.model_metrics = r->st.model_metrics;
 	access_record(metrics_provider(r->pc->name), &e);
 }
 

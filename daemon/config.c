@@ -40,7 +40,8 @@ struct config_ctx {
 	const char	*file;		/* the name used in messages */
 	const char	*dir;		/* base of relative paths */
 	const char	*text;		/* the file's text, or NULL */
-	char		 prefix[32];	/* "" or "providers[N]." */
+	char		 prefix[64];	/* "", "providers[N]." or
+					   "providers[N].models[M]." */
 };
 
 static int	config_fail(const struct config_ctx *cx,
@@ -53,6 +54,7 @@ static const config_setting_t *config_member(const config_setting_t *g,
 static void	config_set_defaults(void *base, enum confkey_scope scope);
 static void	config_free_fields(void *base, enum confkey_scope scope);
 static void	config_free_list(char **list, size_t n);
+static void	config_free_models(struct provider_config *p);
 static void	config_wipe_free(char *s);
 static int	config_parse_group(void *base, const config_setting_t *g,
 		    enum confkey_scope scope, struct config_ctx *cx,
@@ -72,6 +74,14 @@ static int	config_parse_list(void *base, const struct confkey *k,
 static int	config_parse_providers(struct config *cf,
 		    const config_setting_t *s, struct config_ctx *cx,
 		    char **cause);
+static int	config_parse_models(struct provider_config *p,
+		    const config_setting_t *s, struct config_ctx *cx,
+		    char **cause);
+static int	config_check_model(struct provider_config *p, size_t i,
+		    const config_setting_t *g, struct config_ctx *cx,
+		    char **cause);
+static int	config_match_one(const char *match, const char *model,
+		    size_t len);
 static int	config_check_provider(struct config *cf, size_t i,
 		    const config_setting_t *g, struct config_ctx *cx,
 		    char **cause);
@@ -196,6 +206,19 @@ config_free_list(char **list, size_t n)
 	free(list);
 }
 
+/* Free p's model groups. */
+static void
+config_free_models(struct provider_config *p)
+{
+	size_t	i;
+
+	for (i = 0; i < p->nmodels; i++)
+		config_free_fields(&p->models[i], CONFKEY_SCOPE_MODEL);
+	free(p->models);
+	p->models = NULL;
+	p->nmodels = 0;
+}
+
 /* Free every string and list of scope that base holds. */
 static void
 config_free_fields(void *base, enum confkey_scope scope)
@@ -209,6 +232,8 @@ config_free_fields(void *base, enum confkey_scope scope)
 		field = (char *)base + k->off;
 		if (k->type == CONFKEY_STRING)
 			config_wipe_free(*(char **)field);
+		else if (k->type == CONFKEY_MODELS)
+			config_free_models(base);
 		else if (k->type == CONFKEY_LIST)
 			config_free_list(*(char ***)field,
 			    *(size_t *)((char *)base + k->noff));
@@ -227,7 +252,7 @@ config_parse_group(void *base, const config_setting_t *g,
 	int			 i, n;
 
 	hint = " here (it belongs at the top level)";
-	if (scope == CONFKEY_SCOPE_TOP) {
+	if (scope != CONFKEY_SCOPE_PROVIDER) {
 		other = CONFKEY_SCOPE_PROVIDER;
 		hint = " here (it belongs in a provider)";
 	}
@@ -241,6 +266,9 @@ config_parse_group(void *base, const config_setting_t *g,
 			    other) == NULL ? "" : hint);
 		if (k->type == CONFKEY_PROVIDERS) {
 			if (config_parse_providers(base, s, cx, cause) == -1)
+				return -1;
+		} else if (k->type == CONFKEY_MODELS) {
+			if (config_parse_models(base, s, cx, cause) == -1)
 				return -1;
 		} else if (config_parse_value(base, k, s, cx, cause) == -1)
 			return -1;
@@ -461,6 +489,77 @@ config_parse_providers(struct config *cf, const config_setting_t *s,
 			return -1;
 		cx->prefix[0] = '\0';
 	}
+	return 0;
+}
+
+/* Parse a provider's models list into p->models, each checked whole. */
+static int
+config_parse_models(struct provider_config *p, const config_setting_t *s,
+    struct config_ctx *cx, char **cause)
+{
+	const config_setting_t	*g;
+	size_t			 plen = strlen(cx->prefix);
+	char			 key[32];
+	int			 i, n;
+
+	if (config_setting_type(s) != CONFIG_TYPE_LIST)
+		return config_fail(cx, s, "models", cause,
+		    "must be a list of groups: ( { match = ...; }, ... )");
+	config_free_models(p);			/* a second models key */
+	n = config_setting_length(s);
+	p->models = xcalloc(n > 0 ? n : 1, sizeof *p->models);
+	for (i = 0; i < n; i++) {
+		g = config_setting_get_elem(s, i);
+		snprintf(key, sizeof key, "models[%d]", i);
+		if (!config_setting_is_group(g))
+			return config_fail(cx, g, key, cause,
+			    "must be a group: { match = ...; ... }");
+		config_set_defaults(&p->models[i], CONFKEY_SCOPE_MODEL);
+		p->nmodels = i + 1;
+		p->models[i].line = config_setting_source_line(g);
+		snprintf(cx->prefix + plen, sizeof cx->prefix - plen, "%s.",
+		    key);
+		if (config_parse_group(&p->models[i], g, CONFKEY_SCOPE_MODEL,
+		    cx, cause) == -1 ||
+		    config_check_model(p, i, g, cx, cause) == -1)
+			return -1;
+		cx->prefix[plen] = '\0';
+	}
+	return 0;
+}
+
+/* Check what model group i's keys say together, and against the others. */
+static int
+config_check_model(struct provider_config *p, size_t i,
+    const config_setting_t *g, struct config_ctx *cx, char **cause)
+{
+	struct model_config	*m = &p->models[i];
+	const char		*e;
+	size_t			 j;
+
+	if (m->match == NULL)
+		return config_fail(cx, g, "match", cause, "is required");
+	for (j = 0; j < i; j++) {
+		e = p->models[j].match;
+		if (strcmp(e, m->match) == 0)
+			return config_fail(cx, config_member(g, "match"),
+			    "match", cause, "\"%s\" is already the match of "
+			    "models[%zu]", m->match, j);
+		if (config_match_one(e, m->match, strlen(m->match)))
+			return config_fail(cx, config_member(g, "match"),
+			    "match", cause, "\"%s\" is never used: models[%zu]"
+			    " (\"%s\") matches first", m->match, j, e);
+	}
+	if (m->requests_per_minute == 0 && m->tokens_per_minute == 0 &&
+	    m->max_concurrent == 0)
+		return config_fail(cx, g, "requests_per_minute", cause,
+		    "tokens_per_minute or max_concurrent must be set: the "
+		    "group has no limit");
+	if (m->burst == 0 && m->requests_per_minute > 0)
+		return config_fail(cx, config_member(g, "burst"), "burst",
+		    cause, "must be >= 1 when requests_per_minute is set");
+	if (m->tokens_per_minute > 0)
+		p->models_tokens = 1;
 	return 0;
 }
 
@@ -745,6 +844,35 @@ config_free(struct config *cf)
 	config_free_fields(cf, CONFKEY_SCOPE_TOP);
 	free(cf->path);
 	free(cf);
+}
+
+/*
+ * Return 1 if model (len bytes) matches match: the same name, or, for a
+ * match ending in '*', a name that starts with what comes before it.  A
+ * prefix shadows every longer match it starts (their '*' included).
+ */
+static int
+config_match_one(const char *match, const char *model, size_t len)
+{
+	size_t	mlen = strlen(match);
+
+	if (mlen > 0 && match[mlen - 1] == '*')
+		return len >= mlen - 1 && memcmp(match, model, mlen - 1) == 0;
+	return len == mlen && memcmp(match, model, len) == 0;
+}
+
+/* Return the first of pc's model groups that model matches, or NULL. */
+const struct model_config *
+config_match_model(const struct provider_config *pc, const char *model,
+    size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < pc->nmodels; i++) {
+		if (config_match_one(pc->models[i].match, model, len))
+			return &pc->models[i];
+	}
+	return NULL;
 }
 
 /* Return 1 if a and b listen on the same addresses, in the same order. */

@@ -39,6 +39,21 @@ enum log_level {
 	LOG_LEVEL_DEBUG
 };
 
+/*
+ * One model group of a provider (SPEC 16): limits of their own for the
+ * requests whose body names a matching model.  Plain data.
+ */
+struct model_config {
+	char			*match;		/* a name, or a prefix + '*' */
+	int			 line;		/* where the group starts */
+	long long		 requests_per_minute;	/* 0 = unlimited */
+	long long		 tokens_per_minute;	/* 0 = unlimited */
+	long long		 burst;
+	long long		 max_concurrent;	/* 0 = unlimited */
+	long long		 queue_max;	/* 0: the provider's alone */
+	double			 queue_timeout;	/* 0: the provider's */
+};
+
 /* One provider block.  Plain data: every string is owned by the config. */
 struct provider_config {
 	char			*name;		/* URL prefix: /<name>/... */
@@ -70,6 +85,9 @@ struct provider_config {
 	double			 hedge_after;	/* seconds; 0: never */
 	double			 latency;	/* simulated: before 1st byte */
 	double			 tokens_per_second;	/* simulated */
+	struct model_config	*models;	/* first match wins */
+	size_t			 nmodels;
+	int			 models_tokens;	/* a group limits tokens */
 };
 
 /* A whole configuration.  Plain data: every string is owned by it. */
@@ -114,6 +132,13 @@ void		 config_unref(struct config *cf);
 /* Find the provider called name (len bytes, not NUL-terminated). */
 const struct provider_config *config_find_provider(const struct config *cf,
 		    const char *name, size_t len);
+/*
+ * Return the first of pc's model groups that model (len bytes, not
+ * NUL-terminated) matches, or NULL.
+ */
+const struct model_config *config_match_model(
+		    const struct provider_config *pc, const char *model,
+		    size_t len);
 /* Return 1 if a and b listen on the same addresses (a reload's check). */
 int		 config_same_listen(const struct config *a,
 		    const struct config *b);

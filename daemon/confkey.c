@@ -42,6 +42,8 @@ _Static_assert(sizeof(enum provider_auth) == sizeof(int), "enum is an int");
 			.noff = offsetof(struct provider_config, n##f)
 #define CONFKEY_P(f)	.name = #f, .scope = CONFKEY_SCOPE_PROVIDER,	\
 			.off = offsetof(struct provider_config, f)
+#define CONFKEY_M(f)	.name = #f, .scope = CONFKEY_SCOPE_MODEL,	\
+			.off = offsetof(struct model_config, f)
 #define CONFKEY_INT(d, lo, hi)	.type = CONFKEY_INT, .idef = (d),	\
 			.imin = (lo), .imax = (hi)
 #define CONFKEY_SECS(d)	.type = CONFKEY_FLOAT, .fdef = (d),		\
@@ -166,7 +168,40 @@ const struct confkey confkey_table[] = {
 	  "byte." },
 	{ CONFKEY_P(tokens_per_second), .type = CONFKEY_FLOAT, .fdef = 50,
 	  .fmin = 0, .fmax = 1000000, .flags = CONFKEY_ABOVE_MIN,
-	  .doc = "Simulated only: how fast tokens are produced." }
+	  .doc = "Simulated only: how fast tokens are produced." },
+	{ CONFKEY_P(models), .type = CONFKEY_MODELS, .doc = "Limits per "
+	  "model: a list of model groups ( { match = \"gpt-4o\"; ... }, "
+	  "... ) of the keys below.  A request whose body's model matches a "
+	  "group is admitted only when the provider's limits and the "
+	  "group's all allow it; an upstream 429 for it pauses its group "
+	  "alone.  A request with no model, or one no group matches, is "
+	  "limited by the provider alone." },
+
+	{ CONFKEY_M(match), .type = CONFKEY_STRING, .flags = CONFKEY_REQUIRED,
+	  .check = confval_match, .doc = "A model name, or a prefix ending "
+	  "in * (gpt-4o-mini*); the first group that matches applies.  "
+	  "Visible ASCII, no quotes or backslashes, * only at the end, "
+	  "unique within the provider, and never shadowed by an earlier "
+	  "prefix." },
+	{ CONFKEY_M(requests_per_minute), CONFKEY_INT(0, 0, 1000000000),
+	  .doc = "The group's request bucket refill rate; 0: no limit.  A "
+	  "group sets at least one of requests_per_minute, "
+	  "tokens_per_minute and max_concurrent." },
+	{ CONFKEY_M(tokens_per_minute), CONFKEY_INT(0, 0, 2000000000),
+	  .doc = "The group's token bucket refill rate (it holds one "
+	  "minute's worth); 0: no limit." },
+	{ CONFKEY_M(burst), CONFKEY_INT(1, 0, 1000000000), .doc = "The "
+	  "group's request bucket depth; at least 1 when "
+	  "requests_per_minute is set." },
+	{ CONFKEY_M(max_concurrent), CONFKEY_INT(0, 0, 1000000),
+	  .doc = "The group's requests in flight at once; 0: no limit." },
+	{ CONFKEY_M(queue_max), CONFKEY_INT(0, 0, 10000000), .doc = "The "
+	  "group's requests that may wait; beyond it, 429.  0: only the "
+	  "provider's queue_max applies (it always counts every group)." },
+	{ CONFKEY_M(queue_timeout), .type = CONFKEY_FLOAT, .fdef = 0,
+	  .fmin = 0, .fmax = CONFKEY_TIMEOUT_MAX, .doc = "Seconds a request "
+	  "of the group may wait for admission; 0: the provider's "
+	  "queue_timeout." }
 };
 const size_t confkey_count = sizeof confkey_table / sizeof confkey_table[0];
 
@@ -249,7 +284,8 @@ static void
 confkey_write_key(FILE *f, const struct confkey *k)
 {
 	static const char *const types[] = { "integer", "number", "boolean",
-	    "string", "list of strings", "one of ", "list of groups" };
+	    "string", "list of strings", "one of ", "list of groups",
+	    "list of groups" };
 	char	buf[256];
 	int	pos;
 
@@ -277,12 +313,14 @@ confkey_write_key(FILE *f, const struct confkey *k)
 void
 confkey_write_reference(FILE *f)
 {
+	static const char *const heads[] = { "Top-level keys",
+	    "Provider keys", "Model group keys (in a provider's models)" };
 	size_t	i;
 
-	fputs(".SS Top-level keys\n", f);
 	for (i = 0; i < confkey_count; i++) {
-		if (i > 0 && confkey_table[i].scope != confkey_table[i - 1].scope)
-			fputs(".SS Provider keys\n", f);
+		if (i == 0 || confkey_table[i].scope !=
+		    confkey_table[i - 1].scope)
+			fprintf(f, ".SS %s\n", heads[confkey_table[i].scope]);
 		confkey_write_key(f, &confkey_table[i]);
 	}
 }

@@ -3,11 +3,11 @@
  * confkey: the configuration key table, and the man page written from it.
  *
  * Every key llmproxyd.conf may hold is one entry here: its name, type,
- * scope (top level or a provider's group), default, bounds, the field it
- * fills, the check of its value and its documentation.  config.c parses,
- * checks, defaults and frees by walking this table, and
- * confkey_write_reference() writes llmproxyd.conf(5)'s key reference from
- * it, so no key is parsed without being documented.  Pure: no libevent,
+ * scope (top level, a provider's group or one of its model groups),
+ * default, bounds, the field it fills, the check of its value and its
+ * documentation.  config.c parses, checks, defaults and frees by walking
+ * this table, and confkey_write_reference() writes llmproxyd.conf(5)'s
+ * key reference from it, so no key is parsed without being documented.  Pure: no libevent,
  * no clock.
  */
 #ifndef CONFKEY_H
@@ -25,12 +25,14 @@ enum confkey_type {
 	CONFKEY_STRING,		/* char *, NULL when not given */
 	CONFKEY_LIST,		/* char ** and a size_t count */
 	CONFKEY_ENUM,		/* int: index into names[] */
-	CONFKEY_PROVIDERS	/* the list of provider groups */
+	CONFKEY_PROVIDERS,	/* the list of provider groups */
+	CONFKEY_MODELS		/* a provider's list of model groups */
 };
 
 enum confkey_scope {
 	CONFKEY_SCOPE_TOP,
-	CONFKEY_SCOPE_PROVIDER
+	CONFKEY_SCOPE_PROVIDER,
+	CONFKEY_SCOPE_MODEL
 };
 
 #define CONFKEY_REQUIRED	0x1	/* no default: must be given */

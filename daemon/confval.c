@@ -177,6 +177,29 @@ confval_name(char *v)
 	return NULL;
 }
 
+/*
+ * Check a model group's match: it is a label value in /metrics and a
+ * logfmt value, so visible ASCII without quotes or backslashes; '*' only
+ * as the last byte (a prefix).
+ */
+const char *
+confval_match(char *v)
+{
+	size_t	i, len = strlen(v);
+
+	if (len == 0 || len > 256)
+		return "must be 1 to 256 bytes";
+	for (i = 0; i < len; i++) {
+		if (v[i] <= 0x20 || v[i] >= 0x7f || v[i] == '"' ||
+		    v[i] == '\\')
+			return "must be visible ASCII, without quotes or "
+			    "backslashes";
+		if (v[i] == '*' && i + 1 < len)
+			return "may have '*' only at its end (a prefix)";
+	}
+	return NULL;
+}
+
 /* Check base_url and drop its trailing slashes. */
 const char *
 confval_url(char *v)

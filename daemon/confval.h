@@ -16,6 +16,8 @@ int		 confval_has_ctl(const char *s, size_t len);
 const char	*confval_listen(char *v);
 /* A provider name: a safe, unreserved URL path segment. */
 const char	*confval_name(char *v);
+/* A model group's match: a name, or a prefix ending in '*'. */
+const char	*confval_match(char *v);
 /* An http(s) base URL; its trailing slashes are dropped. */
 const char	*confval_url(char *v);
 /* A client token or Host value: visible ASCII, no spaces. */

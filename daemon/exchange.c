@@ -491,6 +491,8 @@ exchange_record(struct exchange *ex, enum access_end end)
 	e.attempts = ex->note.attempts;
 	e.estimate = ex->note.attempts > 0 ? ex->note.estimate : -1;
 	e.timed = 1;
+	e.model = ex->note.model;
+	e.model_metrics = ex->note.model_metrics;
 	access_record(ex->m, &e);
 }
 

@@ -28,6 +28,7 @@ struct config;
 struct evhttp_request;
 struct evkeyvalq;
 struct exchange;
+struct metrics_model;
 struct metrics_provider;
 struct provider_config;
 
@@ -62,6 +63,8 @@ struct exchange_note {
 	uint64_t	 admit_ms;	/* first admission, monotonic; 0 */
 	int		 attempts;
 	int64_t		 estimate;	/* < 0: none */
+	const char	*model;		/* its model group's match; NULL */
+	struct metrics_model *model_metrics;	/* that group's block */
 };
 
 /*

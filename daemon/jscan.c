@@ -197,6 +197,21 @@ jscan_uint(const char *s, size_t len, const char *key, int64_t *out)
 	return jscan_to_uint(s + off, vlen, out);
 }
 
+/* Read member key of the object at s as a string without escapes. */
+int
+jscan_str(const char *s, size_t len, const char *key, size_t *off,
+    size_t *slen)
+{
+	size_t	voff, vlen;
+
+	if (jscan_member(s, len, key, &voff, &vlen) == -1 || vlen < 2 ||
+	    s[voff] != '"' || memchr(s + voff, '\\', vlen) != NULL)
+		return -1;
+	*off = voff + 1;
+	*slen = vlen - 2;
+	return 0;
+}
+
 /* Return 0 if the len bytes at s are one valid JSON text. */
 int
 jscan_valid(const char *s, size_t len)

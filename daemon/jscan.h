@@ -52,6 +52,14 @@ int	jscan_to_uint(const char *s, size_t len, int64_t *out);
 int	jscan_uint(const char *s, size_t len, const char *key, int64_t *out);
 
 /*
+ * Read member key of the object at s as a string with no escapes in it
+ * (a model name): return 0 and set *off, *slen to the bytes between its
+ * quotes, else -1 (no such member, not a string, or an escape).
+ */
+int	jscan_str(const char *s, size_t len, const char *key, size_t *off,
+	    size_t *slen);
+
+/*
  * Return 0 if the len bytes at s are one valid JSON text (UTF-8 strings,
  * at most JSCAN_MAX_DEPTH arrays and objects deep, nothing after it but
  * space), else -1.

@@ -218,12 +218,11 @@ limiter_too_large(const struct limiter *lm, int64_t tokens)
 	return lm->tok.on && limiter_units(tokens) > lm->tok.depth;
 }
 
-/* Admit one request estimated at tokens, or say how long to wait. */
+/* Say whether a request of tokens fits now, or how long to wait. */
 enum limiter_verdict
-limiter_acquire(struct limiter *lm, int64_t tokens, uint64_t now_ms,
+limiter_peek(struct limiter *lm, int64_t tokens, uint64_t now_ms,
     uint64_t *wait_ms)
 {
-	double		cost = limiter_units(tokens);
 	uint64_t	wait, dummy;
 	int		full;
 
@@ -233,17 +232,29 @@ limiter_acquire(struct limiter *lm, int64_t tokens, uint64_t now_ms,
 	if (limiter_too_large(lm, tokens))
 		return LIMITER_TOO_LARGE;
 	limiter_advance(lm, now_ms);
-	wait = limiter_time_wait(lm, cost);
+	wait = limiter_time_wait(lm, limiter_units(tokens));
 	full = lm->max_concurrent > 0 && lm->in_flight >= lm->max_concurrent;
 	if (wait > 0 || full) {
 		*wait_ms = wait > 0 ? wait : LIMITER_WAIT_FOR_RELEASE;
 		return LIMITER_WAIT;
 	}
+	return LIMITER_ADMIT;
+}
+
+/* Admit one request estimated at tokens, or say how long to wait. */
+enum limiter_verdict
+limiter_acquire(struct limiter *lm, int64_t tokens, uint64_t now_ms,
+    uint64_t *wait_ms)
+{
+	enum limiter_verdict	v;
+
+	if ((v = limiter_peek(lm, tokens, now_ms, wait_ms)) != LIMITER_ADMIT)
+		return v;
 	lm->in_flight++;
 	if (lm->req.on)
 		lm->req.level -= LIMITER_SCALE;
 	if (lm->tok.on)
-		lm->tok.level -= cost;
+		lm->tok.level -= limiter_units(tokens);
 	return LIMITER_ADMIT;
 }
 

@@ -67,6 +67,13 @@ void		 limiter_set_limits(struct limiter *lm,
  */
 enum limiter_verdict limiter_acquire(struct limiter *lm, int64_t tokens,
 		    uint64_t now_ms, uint64_t *wait_ms);
+/*
+ * Say whether limiter_acquire() would admit a request of tokens at
+ * now_ms, taking nothing: a request that needs two limiters (a model
+ * group's and its provider's) takes both or neither.
+ */
+enum limiter_verdict limiter_peek(struct limiter *lm, int64_t tokens,
+		    uint64_t now_ms, uint64_t *wait_ms);
 /* Return 1 if tokens exceed what the token bucket can ever hold. */
 int		 limiter_too_large(const struct limiter *lm, int64_t tokens);
 /*

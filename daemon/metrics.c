@@ -7,7 +7,8 @@
  * last requests may still count into it, and a provider that a reload
  * brings back finds its counters where it left them (Prometheus wants
  * counters that only go up).  Histograms keep per-bucket counts and are
- * made cumulative only when rendered.  This module reads no provider
+ * made cumulative only when rendered.  A provider's model groups (SPEC
+ * 16) have blocks of their own inside its block, kept the same way.  This module reads no provider
  * state: the gauges are filled in by the caller just before rendering.
  */
 #include <sys/queue.h>
@@ -33,6 +34,15 @@ struct metrics_histo {
 	uint64_t	count;
 };
 
+/* One model group of a provider (SPEC 16), by its match text. */
+struct metrics_model {
+	char				*label;	/* match, escaped */
+	uint64_t			 requests[METRICS_NSTATUS];
+	uint64_t			 in_flight;
+	uint64_t			 queued;
+	TAILQ_ENTRY(metrics_model)	 entry;
+};
+
 struct metrics_provider {
 	char				*name;
 	char				*label;	/* name, escaped */
@@ -50,6 +60,7 @@ struct metrics_provider {
 	uint64_t			 queued;
 	uint64_t			 hedges[METRICS_NHEDGE_OUTCOMES];
 	struct metrics_histo		 histo[METRICS_NHISTOGRAMS];
+	TAILQ_HEAD(, metrics_model)	 models;	/* made on first use */
 	TAILQ_ENTRY(metrics_provider)	 entry;
 };
 
@@ -141,6 +152,9 @@ static void	metrics_head(FILE *f, const char *name, const char *type,
 static void	metrics_render_patterns(FILE *f);
 static void	metrics_render_requests(FILE *f);
 static void	metrics_render_refused(FILE *f);
+static void	metrics_render_models(FILE *f);
+static void	metrics_render_model_gauge(FILE *f, const char *name,
+		    const char *help, size_t offset);
 static void	metrics_render_tokens(FILE *f);
 static void	metrics_render_scalar(FILE *f,
 		    const struct metrics_scalar *sc);
@@ -159,6 +173,7 @@ metrics_new(const char *name, int routed)
 	m->name = xstrdup(name);
 	m->label = metrics_escape(name);
 	m->routed = routed;
+	TAILQ_INIT(&m->models);
 	TAILQ_INSERT_TAIL(&metrics_all, m, entry);
 	return m;
 }
@@ -216,6 +231,43 @@ metrics_count_request(struct metrics_provider *m, int status, uint64_t n)
 	if (status < 0 || status >= METRICS_NSTATUS)
 		status = 0;
 	m->requests[status] += n;
+}
+
+/* Return the block of m's model group match, made on first use. */
+struct metrics_model *
+metrics_model(struct metrics_provider *m, const char *match)
+{
+	struct metrics_model	*mm;
+	char			*label = metrics_escape(match);
+
+	TAILQ_FOREACH(mm, &m->models, entry) {
+		if (strcmp(mm->label, label) == 0) {
+			free(label);
+			return mm;
+		}
+	}
+	mm = xcalloc(1, sizeof *mm);
+	mm->label = label;
+	TAILQ_INSERT_TAIL(&m->models, mm, entry);
+	return mm;
+}
+
+/* Count a request of model group mm answered with status. */
+void
+metrics_count_model_request(struct metrics_model *mm, int status)
+{
+	if (status < 0 || status >= METRICS_NSTATUS)
+		status = 0;
+	mm->requests[status]++;
+}
+
+/* Add a live group's requests in flight and waiting to its block. */
+void
+metrics_add_model_gauges(struct metrics_model *mm, uint64_t in_flight,
+    uint64_t queued)
+{
+	mm->in_flight += in_flight;
+	mm->queued += queued;
 }
 
 /* Count n refusals of the daemon's own. */
@@ -325,9 +377,13 @@ void
 metrics_clear_gauges(void)
 {
 	struct metrics_provider	*m;
+	struct metrics_model	*mm;
 
-	TAILQ_FOREACH(m, &metrics_all, entry)
+	TAILQ_FOREACH(m, &metrics_all, entry) {
 		m->in_flight = m->queued = 0;
+		TAILQ_FOREACH(mm, &m->models, entry)
+			mm->in_flight = mm->queued = 0;
+	}
 }
 
 /*
@@ -359,6 +415,7 @@ metrics_render(uint64_t connections, size_t *len)
 	    i++)
 		metrics_render_scalar(f, &metrics_scalars[i]);
 	metrics_render_tokens(f);
+	metrics_render_models(f);
 	for (i = 0; i < METRICS_NHISTOGRAMS; i++)
 		metrics_render_histogram(f, (enum metrics_histogram)i);
 	metrics_head(f, "llmproxy_connections", "gauge",
@@ -448,6 +505,55 @@ metrics_render_refused(FILE *f)
 	}
 }
 
+/* The model group families of SPEC 16, by provider and match. */
+static void
+metrics_render_models(FILE *f)
+{
+	struct metrics_provider	*m;
+	struct metrics_model	*mm;
+	int			 st;
+
+	metrics_head(f, "llmproxy_model_requests_total", "counter",
+	    "Requests of a model group answered, by the status sent.");
+	TAILQ_FOREACH(m, &metrics_all, entry) {
+		TAILQ_FOREACH(mm, &m->models, entry) {
+			for (st = 0; st < METRICS_NSTATUS; st++) {
+				if (mm->requests[st] == 0)
+					continue;
+				fprintf(f, "llmproxy_model_requests_total{"
+				    "provider=\"%s\",model=\"%s\",code=\"%d\"} "
+				    "%" PRIu64 "\n", m->label, mm->label, st,
+				    mm->requests[st]);
+			}
+		}
+	}
+	metrics_render_model_gauge(f, "llmproxy_model_in_flight", "Requests "
+	    "of a model group holding a concurrency slot now.",
+	    offsetof(struct metrics_model, in_flight));
+	metrics_render_model_gauge(f, "llmproxy_model_queue_depth",
+	    "Requests of a model group waiting for admission now.",
+	    offsetof(struct metrics_model, queued));
+}
+
+/* One sample per model group of the gauge at offset. */
+static void
+metrics_render_model_gauge(FILE *f, const char *name, const char *help,
+    size_t offset)
+{
+	struct metrics_provider	*m;
+	struct metrics_model	*mm;
+	uint64_t		 v;
+
+	metrics_head(f, name, "gauge", help);
+	TAILQ_FOREACH(m, &metrics_all, entry) {
+		TAILQ_FOREACH(mm, &m->models, entry) {
+			memcpy(&v, (const char *)mm + offset, sizeof v);
+			fprintf(f, "%s{provider=\"%s\",model=\"%s\"} %" PRIu64
+			    "\n", name, m->label, mm->label, v);
+		}
+	}
+}
+
 /* llmproxy_tokens_total: reported usage, prompt and completion. */
 static void
 metrics_render_tokens(FILE *f)
@@ -528,6 +634,7 @@ metrics_free_all(void)
 {
 	struct metrics_provider	*m;
 	struct metrics_fallback	*f;
+	struct metrics_model	*mm;
 
 	while ((f = TAILQ_FIRST(&metrics_fallbacks)) != NULL) {
 		TAILQ_REMOVE(&metrics_fallbacks, f, entry);
@@ -535,6 +642,11 @@ metrics_free_all(void)
 	}
 	while ((m = TAILQ_FIRST(&metrics_all)) != NULL) {
 		TAILQ_REMOVE(&metrics_all, m, entry);
+		while ((mm = TAILQ_FIRST(&m->models)) != NULL) {
+			TAILQ_REMOVE(&m->models, mm, entry);
+			free(mm->label);
+			free(mm);
+		}
 		free(m->label);
 		free(m->name);
 		free(m);

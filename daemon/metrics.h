@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct metrics_model;
 struct metrics_provider;
 
 /* How a hedge (SPEC 13) ended. */
@@ -62,6 +63,15 @@ struct metrics_provider *metrics_unrouted(void);
 /* Count n requests answered with status (0: the client left first). */
 void		metrics_count_request(struct metrics_provider *m,
 		    int status, uint64_t n);
+/* Return the block of m's model group match (SPEC 16), made on first use. */
+struct metrics_model *metrics_model(struct metrics_provider *m,
+		    const char *match);
+/* Count a request of a model group answered with status. */
+void		metrics_count_model_request(struct metrics_model *mm,
+		    int status);
+/* Add a live model group's in flight and waiting to its block. */
+void		metrics_add_model_gauges(struct metrics_model *mm,
+		    uint64_t in_flight, uint64_t queued);
 /* Count n refusals of the daemon's own. */
 void		metrics_count_refusal(struct metrics_provider *m,
 		    enum metrics_reason why, uint64_t n);

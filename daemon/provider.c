@@ -1,18 +1,22 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * provider: runtime state per provider, the FIFO queue and its pump: the
+ * provider: runtime state per provider, its queue and its pump: the
  * local implementation of the admission interface (admission.h).
  *
- * An attempt asks provider_request() for admission with a ticket; queue.c
- * keeps the FIFO order (only the head is ever offered to the limiter, a
- * retry joins the head).  A decision made at once is delivered from a
- * per-provider event on the next loop turn, never from inside the call
- * that asked.  The pump runs from one timer per provider: armed for the
- * time the limiter names, or at once when a slot is released or the head
- * changes; it admits heads until the limiter says wait.  Queue deadlines
- * are the attempts' own (attempt.c), and withdrawal is O(1), so the queue
- * never needs scanning.  Each granted slot has an id and sits in the
- * provider's list of held slots until it is released, exactly once.
+ * An attempt asks provider_request() for admission with a ticket;
+ * sched.c keeps the order (a FIFO lane per model group, only heads are
+ * ever offered to the limiters, a retry joins its lane's head).  A
+ * decision made at once is delivered from a per-provider event on the
+ * next loop turn, never from inside the call that asked.  The pump runs
+ * from one timer per provider: armed for the time the limiters name, or
+ * at once when a slot is released or a head changes; it admits heads
+ * until the limiters say wait.  Each granted slot has an id and sits in
+ * the provider's list of held slots until it is released, exactly once.
+ * A model group (struct provider_group) is found by its match text
+ * across reloads and never freed before its provider: a group a reload
+ * removes stops matching and limits nothing more, while tickets that
+ * still point at it finish.  Queue deadlines are the attempts' own
+ * (attempt.c), and withdrawal is O(1), so the queue never needs scanning.
  */
 #include <sys/queue.h>
 
@@ -35,10 +39,20 @@
 #include "metrics.h"
 #include "provider.h"
 #include "queue.h"
+#include "sched.h"
 #include "xmalloc.h"
 
 /* Longest pause an upstream 429 can impose. */
 #define PROVIDER_MAX_PAUSE_MS	(3600 * 1000)
+
+/* A model group's runtime state (SPEC 16). */
+struct provider_group {
+	char				*match;
+	const struct model_config	*mc;	/* NULL: removed by a reload */
+	struct sched_lane		*lane;	/* its FIFO and limiter */
+	struct metrics_model		*m;
+	uint64_t			 upstream_429;
+};
 
 struct provider {
 	char				*name;
@@ -48,7 +62,9 @@ struct provider {
 	struct metrics_provider		*m;	/* by name: outlives p */
 	struct event			*wake;	/* runs the pump */
 	struct event			*deliver; /* runs the decisions */
-	struct queue			 queue;
+	struct sched			 sched;	/* the lanes */
+	struct provider_group		**groups;	/* ever configured */
+	size_t				 ngroups;
 	TAILQ_HEAD(, admit_ticket)	 deliveries;	/* made, not run */
 	TAILQ_HEAD(, admit_ticket)	 held;		/* slots out */
 	uint64_t			 last_slot;	/* last slot id */
@@ -71,6 +87,18 @@ static struct provider *provider_new(struct event_base *base,
 static void	provider_update(struct provider *p, struct config *cf,
 		    const struct provider_config *pc);
 static void	provider_free(struct provider *p);
+static void	provider_sync_groups(struct provider *p);
+static void	provider_group_limits(const struct model_config *mc,
+		    struct limiter_limits *l);
+static struct provider_group *provider_group_find(struct provider *p,
+		    const char *model, size_t len);
+static struct sched_lane *provider_lane(struct provider *p,
+		    const struct admit_ticket *t);
+static json_t	*provider_status_groups(struct provider *p, uint64_t now,
+		    int64_t wall);
+static json_t	*provider_status_group(struct provider_group *g,
+		    uint64_t now, int64_t wall);
+static json_t	*provider_buckets_json(const struct limiter_state *st);
 static void	provider_grant(struct provider *p, struct admit_ticket *t);
 static void	provider_hand_back(struct provider *p,
 		    struct admit_ticket *t);
@@ -140,9 +168,10 @@ provider_new(struct event_base *base, struct config *cf,
 	p->pc = pc;
 	p->refs = 1;				/* the registry's */
 	p->m = metrics_provider(pc->name);
-	queue_init(&p->queue);
 	provider_limits(pc, &l);
 	p->lm = limiter_new(&l, clock_now_ms());
+	sched_init(&p->sched, p->lm);
+	provider_sync_groups(p);
 	TAILQ_INIT(&p->deliveries);
 	TAILQ_INIT(&p->held);
 	p->wake = evtimer_new(base, provider_pump_cb, p);
@@ -165,7 +194,99 @@ provider_update(struct provider *p, struct config *cf,
 	p->pc = pc;
 	provider_limits(pc, &l);
 	limiter_set_limits(p->lm, &l, clock_now_ms());
+	provider_sync_groups(p);
 	provider_pump_soon(p);
+}
+
+/* Fill l with model group mc's limits; none for a removed group. */
+static void
+provider_group_limits(const struct model_config *mc, struct limiter_limits *l)
+{
+	memset(l, 0, sizeof *l);
+	if (mc == NULL)
+		return;
+	l->requests_per_minute = mc->requests_per_minute;
+	l->burst = mc->burst;
+	l->tokens_per_minute = mc->tokens_per_minute;
+	l->max_concurrent = mc->max_concurrent;
+}
+
+/*
+ * Bring p's model groups in line with p->pc: keep a group's state by its
+ * match, make new ones, and let removed ones limit nothing more.
+ */
+static void
+provider_sync_groups(struct provider *p)
+{
+	struct provider_group	*g;
+	struct limiter_limits	 l;
+	uint64_t		 now = clock_now_ms();
+	size_t			 i, j;
+
+	for (j = 0; j < p->ngroups; j++)
+		p->groups[j]->mc = NULL;
+	for (i = 0; i < p->pc->nmodels; i++) {
+		for (j = 0; j < p->ngroups; j++) {
+			if (strcmp(p->groups[j]->match,
+			    p->pc->models[i].match) == 0)
+				break;
+		}
+		provider_group_limits(&p->pc->models[i], &l);
+		if (j == p->ngroups) {
+			g = xcalloc(1, sizeof *g);
+			g->match = xstrdup(p->pc->models[i].match);
+			g->lane = sched_add_lane(&p->sched, &l, now);
+			g->m = metrics_model(p->m, g->match);
+			p->groups = xreallocarray(p->groups, p->ngroups + 1,
+			    sizeof *p->groups);
+			p->groups[p->ngroups++] = g;
+		}
+		p->groups[j]->mc = &p->pc->models[i];
+	}
+	for (j = 0; j < p->ngroups; j++) {
+		g = p->groups[j];
+		provider_group_limits(g->mc, &l);
+		limiter_set_limits(g->lane->lm, &l, now);
+		g->lane->max = g->mc != NULL ? (size_t)g->mc->queue_max : 0;
+	}
+}
+
+/* Return the live group that model (len bytes) belongs to, or NULL. */
+static struct provider_group *
+provider_group_find(struct provider *p, const char *model, size_t len)
+{
+	const struct model_config	*mc;
+	size_t				 j;
+
+	if (model == NULL ||
+	    (mc = config_match_model(p->pc, model, len)) == NULL)
+		return NULL;
+	for (j = 0; j < p->ngroups; j++) {
+		if (p->groups[j]->mc == mc)
+			return p->groups[j];
+	}
+	return NULL;
+}
+
+/* Return the lane t waits in: its group's, or lane 0. */
+static struct sched_lane *
+provider_lane(struct provider *p, const struct admit_ticket *t)
+{
+	return t->group != NULL ? t->group->lane : p->sched.lanes[0];
+}
+
+/* Return group g's match text. */
+const char *
+provider_group_match(const struct provider_group *g)
+{
+	return g->match;
+}
+
+/* Return group g's metrics block. */
+struct metrics_model *
+provider_group_metrics(const struct provider_group *g)
+{
+	return g->m;
 }
 
 /* Free p and what it holds. */
@@ -176,6 +297,12 @@ provider_free(struct provider *p)
 	TAILQ_REMOVE(&provider_list, p, entry);
 	event_free(p->wake);
 	event_free(p->deliver);
+	sched_free(&p->sched);
+	while (p->ngroups > 0) {
+		free(p->groups[--p->ngroups]->match);
+		free(p->groups[p->ngroups]);
+	}
+	free(p->groups);
 	limiter_free(p->lm);
 	config_unref(p->cf);
 	free(p->name);
@@ -250,12 +377,13 @@ provider_request(struct provider *p, struct admit_ticket *t)
 	t->qt.admitted = provider_admitted_cb;
 	t->qt.too_large = provider_too_large_cb;
 	t->qt.arg = p;
+	t->group = provider_group_find(p, t->model, t->model_len);
 	if (p->retired && !t->front) {
 		provider_deliver(p, t, ADMIT_RETIRED);
 		return;
 	}
-	switch (queue_submit(&p->queue, p->lm, &t->qt, t->front,
-	    (size_t)p->pc->queue_max, t->asked_ms, &wait_ms)) {
+	switch (sched_submit(&p->sched, provider_lane(p, t), &t->qt,
+	    t->front, (size_t)p->pc->queue_max, t->asked_ms, &wait_ms)) {
 	case QUEUE_ADMIT:
 		provider_grant(p, t);
 		provider_deliver(p, t, ADMIT_GRANTED);
@@ -266,14 +394,14 @@ provider_request(struct provider *p, struct admit_ticket *t)
 		return;
 	case QUEUE_FULL:
 		provider_count_refusal(p, PROVIDER_REFUSED_QUEUE_FULL);
-		t->retry_ms = provider_retry_after_ms(p, t->tokens);
+		t->retry_ms = provider_retry_after_ms(p, t);
 		provider_deliver(p, t, ADMIT_FULL);
 		return;
 	case QUEUE_QUEUED:
 		break;
 	}
 	t->state = ADMIT_WAITING;
-	if (TAILQ_FIRST(&p->queue.tickets) == &t->qt)
+	if (TAILQ_FIRST(&provider_lane(p, t)->q.tickets) == &t->qt)
 		provider_pump_soon(p);		/* a new head: ask for it */
 }
 
@@ -286,7 +414,7 @@ provider_withdraw(struct provider *p, struct admit_ticket *t)
 {
 	switch (t->state) {
 	case ADMIT_WAITING:
-		if (queue_withdraw(&p->queue, &t->qt))
+		if (sched_withdraw(&p->sched, provider_lane(p, t), &t->qt))
 			provider_pump_soon(p);	/* the next may fit now */
 		break;
 	case ADMIT_DELIVERING:
@@ -308,10 +436,11 @@ provider_release(struct provider *p, struct admit_ticket *t,
 	ADMIT_ASSERT(t->slot != 0 && t->state == ADMIT_IDLE);
 	TAILQ_REMOVE(&p->held, t, held);
 	t->slot = 0;
-	limiter_release(p->lm);
+	sched_release(&p->sched, provider_lane(p, t));
 	if (unused_tokens > 0)
-		limiter_refund(p->lm, unused_tokens, 0, clock_now_ms());
-	if (p->queue.n > 0)
+		sched_refund(&p->sched, provider_lane(p, t), unused_tokens, 0,
+		    clock_now_ms());
+	if (p->sched.n > 0)
 		provider_pump_soon(p);
 }
 
@@ -330,8 +459,9 @@ provider_hand_back(struct provider *p, struct admit_ticket *t)
 {
 	TAILQ_REMOVE(&p->held, t, held);
 	t->slot = 0;
-	limiter_release(p->lm);
-	limiter_refund(p->lm, t->tokens, 1, clock_now_ms());
+	sched_release(&p->sched, provider_lane(p, t));
+	sched_refund(&p->sched, provider_lane(p, t), t->tokens, 1,
+	    clock_now_ms());
 	provider_pump_soon(p);
 }
 
@@ -391,24 +521,47 @@ provider_too_large_cb(struct queue_ticket *qt, void *arg)
  * Retry-After says it (SPEC 5): at least a second.
  */
 uint64_t
-provider_retry_after_ms(struct provider *p, int64_t tokens)
+provider_retry_after_ms(struct provider *p, const struct admit_ticket *t)
 {
-	uint64_t	wait_ms;
+	struct sched_lane	*lane = provider_lane(p, t);
+	uint64_t		 wait_ms, w;
 
-	wait_ms = limiter_wait_ms(p->lm, (int64_t)p->queue.n + 1, tokens,
+	wait_ms = limiter_wait_ms(p->lm, (int64_t)p->sched.n + 1, t->tokens,
 	    clock_now_ms());
+	if (lane->lm != NULL) {
+		w = limiter_wait_ms(lane->lm, (int64_t)lane->q.n + 1,
+		    t->tokens, clock_now_ms());
+		if (w > wait_ms && (w != LIMITER_WAIT_FOR_RELEASE ||
+		    wait_ms == 0))
+			wait_ms = w;
+	}
 	return wait_ms < 1000 || wait_ms == LIMITER_WAIT_FOR_RELEASE ? 1000 :
 	    wait_ms;
 }
 
-/* Correct the token bucket by real usage minus the estimate. */
+/* Return t's queue_timeout: its model group's if set, else dflt. */
+double
+provider_queue_timeout(const struct provider *p,
+    const struct admit_ticket *t, double dflt)
+{
+	if (t->group != NULL && t->group->mc != NULL &&
+	    t->group->mc->queue_timeout > 0)
+		return t->group->mc->queue_timeout;
+	return dflt;
+}
+
+/* Correct t's token buckets by real usage minus the estimate. */
 void
-provider_reconcile(struct provider *p, int64_t delta)
+provider_reconcile(struct provider *p, const struct admit_ticket *t,
+    int64_t delta)
 {
 	if (delta == 0)
 		return;
 	limiter_adjust_tokens(p->lm, delta, clock_now_ms());
-	if (delta < 0 && p->queue.n > 0)
+	if (t->group != NULL)
+		limiter_adjust_tokens(t->group->lane->lm, delta,
+		    clock_now_ms());
+	if (delta < 0 && p->sched.n > 0)
 		provider_pump_soon(p);
 }
 
@@ -429,25 +582,37 @@ provider_count_retry(struct provider *p)
 
 /* Read a response's rate-limit fields into *rl; lower p's buckets. */
 void
-provider_observe(struct provider *p, const char *const *names,
-    const char *const *values, size_t n, struct headers_ratelimit *rl)
+provider_observe(struct provider *p, const struct admit_ticket *t,
+    const char *const *names, const char *const *values, size_t n,
+    struct headers_ratelimit *rl)
 {
 	headers_parse_ratelimit(names, values, n, clock_wall_ms(), rl);
-	limiter_observe_remaining(p->lm, rl->remaining_requests,
+	limiter_observe_remaining(provider_lane(p, t)->lm != NULL ?
+	    provider_lane(p, t)->lm : p->lm, rl->remaining_requests,
 	    rl->remaining_tokens, clock_now_ms());
 }
 
 /*
- * An upstream 429 (not a billing error): admit nothing for ms, at most
- * an hour, whatever a buggy reset header says.
+ * An upstream 429 (not a billing error): admit nothing of t's group (or
+ * of p, for a ticket of no group) for ms, at most an hour, whatever a
+ * buggy reset header says.
  */
 void
-provider_pause(struct provider *p, uint64_t ms)
+provider_pause(struct provider *p, const struct admit_ticket *t,
+    uint64_t ms)
 {
 	if (ms > PROVIDER_MAX_PAUSE_MS)
 		ms = PROVIDER_MAX_PAUSE_MS;
 	p->upstream_429++;
 	metrics_count_upstream_429(p->m);
+	if (t->group != NULL) {
+		t->group->upstream_429++;
+		limiter_cooldown(t->group->lane->lm, clock_now_ms() + ms);
+		log_info("provider %s: upstream 429 for model group %s, "
+		    "pausing it %llu ms", p->name, t->group->match,
+		    (unsigned long long)ms);
+		return;
+	}
 	limiter_cooldown(p->lm, clock_now_ms() + ms);
 	log_info("provider %s: upstream 429, pausing %llu ms", p->name,
 	    (unsigned long long)ms);
@@ -478,7 +643,7 @@ provider_pump_cb(evutil_socket_t fd, short what, void *arg)
 	size_t		 n;
 
 	provider_ref(p);	/* an admitted() may drop the last other one */
-	wait_ms = queue_pump(&p->queue, p->lm, clock_now_ms(), &n);
+	wait_ms = sched_pump(&p->sched, clock_now_ms(), &n);
 	if (wait_ms != 0 && wait_ms != LIMITER_WAIT_FOR_RELEASE)
 		provider_arm(p, wait_ms);
 	provider_unref(p);
@@ -489,14 +654,22 @@ void
 provider_metrics_gauges(void)
 {
 	struct provider		*p;
+	struct sched_lane	*lane;
 	struct limiter_state	 st;
 	uint64_t		 now = clock_now_ms();
+	size_t			 j;
 
 	metrics_clear_gauges();
 	TAILQ_FOREACH(p, &provider_list, entry) {
 		limiter_state(p->lm, now, &st);
 		metrics_add_gauges(p->m, (uint64_t)st.in_flight,
-		    (uint64_t)p->queue.n);
+		    (uint64_t)p->sched.n);
+		for (j = 0; j < p->ngroups; j++) {
+			lane = p->groups[j]->lane;
+			limiter_state(lane->lm, now, &st);
+			metrics_add_model_gauges(p->groups[j]->m,
+			    (uint64_t)st.in_flight, (uint64_t)lane->q.n);
+		}
 	}
 }
 
@@ -523,27 +696,77 @@ provider_status_one(struct provider *p, uint64_t now, int64_t wall)
 
 	limiter_state(p->lm, now, &st);
 	return json_pack("{s:s,s:b,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I},"
-	    "s:{s:o,s:o},s:o,s:{s:I,s:I,s:I,s:I}}",
+	    "s:o,s:o,s:{s:I,s:I,s:I,s:I},s:o}",
 	    "name", p->name, "retired", p->retired,
 	    "in_flight", (json_int_t)st.in_flight,
-	    "queued", (json_int_t)p->queue.n,
+	    "queued", (json_int_t)p->sched.n,
 	    "limits",
 	    "requests_per_minute", (json_int_t)pc->requests_per_minute,
 	    "tokens_per_minute", (json_int_t)pc->tokens_per_minute,
 	    "burst", (json_int_t)pc->burst,
 	    "max_concurrent", (json_int_t)pc->max_concurrent,
 	    "queue_max", (json_int_t)pc->queue_max,
-	    "buckets",
-	    "requests", st.requests_limited ?
-	    json_real(provider_round(st.requests)) : json_null(),
-	    "tokens", st.tokens_limited ? json_real(provider_round(st.tokens)) :
-	    json_null(),
+	    "buckets", provider_buckets_json(&st),
 	    "cooldown_until", provider_time_json(st.cooldown_until_ms, now,
 	    wall),
 	    "totals", "admitted", (json_int_t)p->admitted,
 	    "refused", (json_int_t)p->refused,
 	    "retried", (json_int_t)p->retried,
-	    "upstream_429", (json_int_t)p->upstream_429);
+	    "upstream_429", (json_int_t)p->upstream_429,
+	    "models", provider_status_groups(p, now, wall));
+}
+
+/* Return the bucket levels of st: numbers, null for a limit that is off. */
+static json_t *
+provider_buckets_json(const struct limiter_state *st)
+{
+	return json_pack("{s:o,s:o}", "requests", st->requests_limited ?
+	    json_real(provider_round(st->requests)) : json_null(),
+	    "tokens", st->tokens_limited ?
+	    json_real(provider_round(st->tokens)) : json_null());
+}
+
+/* Describe p's live model groups, in the configuration's order. */
+static json_t *
+provider_status_groups(struct provider *p, uint64_t now, int64_t wall)
+{
+	json_t	*all = json_array();
+	size_t	 i, j;
+
+	for (i = 0; i < p->pc->nmodels; i++) {
+		for (j = 0; j < p->ngroups; j++) {
+			if (p->groups[j]->mc == &p->pc->models[i])
+				json_array_append_new(all,
+				    provider_status_group(p->groups[j], now,
+				    wall));
+		}
+	}
+	return all;
+}
+
+/* Describe one model group, as SPEC section 16 names the members. */
+static json_t *
+provider_status_group(struct provider_group *g, uint64_t now, int64_t wall)
+{
+	const struct model_config	*mc = g->mc;
+	struct limiter_state		 st;
+
+	limiter_state(g->lane->lm, now, &st);
+	return json_pack("{s:s,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:f},s:o,s:o,"
+	    "s:I}", "match", g->match,
+	    "in_flight", (json_int_t)st.in_flight,
+	    "queued", (json_int_t)g->lane->q.n,
+	    "limits",
+	    "requests_per_minute", (json_int_t)mc->requests_per_minute,
+	    "tokens_per_minute", (json_int_t)mc->tokens_per_minute,
+	    "burst", (json_int_t)mc->burst,
+	    "max_concurrent", (json_int_t)mc->max_concurrent,
+	    "queue_max", (json_int_t)mc->queue_max,
+	    "queue_timeout", mc->queue_timeout,
+	    "buckets", provider_buckets_json(&st),
+	    "cooldown_until", provider_time_json(st.cooldown_until_ms, now,
+	    wall),
+	    "upstream_429", (json_int_t)g->upstream_429);
 }
 
 /*

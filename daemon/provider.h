@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * provider: a provider's runtime state: its admission limits, its FIFO
- * queue of waiting requests, its upstream-429 cooldown, its totals.
+ * provider: a provider's runtime state: its admission limits, its queue
+ * of waiting requests (one FIFO lane per model group, SPEC 16), its and
+ * its groups' upstream-429 cooldowns, its totals.
  *
  * The state is keyed by provider name and outlives configurations: a
  * reload (provider_sync) updates the limits of a live provider in place,
@@ -20,7 +21,9 @@
 struct config;
 struct event_base;
 struct headers_ratelimit;
+struct metrics_model;
 struct metrics_provider;
+struct provider_group;
 struct provider;
 struct provider_config;
 struct admit_ticket;
@@ -74,9 +77,17 @@ void		 provider_release(struct provider *p, struct admit_ticket *t,
  * buckets' refill behind the queue, the pause): a 429's Retry-After, at
  * least 1000 ms.
  */
-uint64_t	 provider_retry_after_ms(struct provider *p, int64_t tokens);
-/* Correct the token bucket by real usage minus the estimate. */
-void		 provider_reconcile(struct provider *p, int64_t delta);
+uint64_t	 provider_retry_after_ms(struct provider *p,
+		    const struct admit_ticket *t);
+/* Return t's queue_timeout: its model group's if set, else dflt. */
+double		 provider_queue_timeout(const struct provider *p,
+		    const struct admit_ticket *t, double dflt);
+/*
+ * Correct the token buckets t was admitted with (the provider's, its
+ * group's) by real usage minus the estimate.
+ */
+void		 provider_reconcile(struct provider *p,
+		    const struct admit_ticket *t, int64_t delta);
 /* Count a refusal of the daemon's own. */
 void		 provider_count_refusal(struct provider *p,
 		    enum provider_refusal why);
@@ -84,13 +95,23 @@ void		 provider_count_refusal(struct provider *p,
 void		 provider_count_retry(struct provider *p);
 /*
  * Read a response's rate-limit fields (names[i]: values[i]) into *rl and
- * lower p's buckets to what the provider says remains.
+ * lower the buckets to what the provider says remains: t's group's, or
+ * p's when t has no group.
  */
 void		 provider_observe(struct provider *p,
-		    const char *const *names, const char *const *values,
-		    size_t n, struct headers_ratelimit *rl);
-/* An upstream 429 (not a billing error): pause all of p for ms. */
-void		 provider_pause(struct provider *p, uint64_t ms);
+		    const struct admit_ticket *t, const char *const *names,
+		    const char *const *values, size_t n,
+		    struct headers_ratelimit *rl);
+/*
+ * An upstream 429 (not a billing error) for t: pause t's model group for
+ * ms, or all of p when t has no group.
+ */
+void		 provider_pause(struct provider *p,
+		    const struct admit_ticket *t, uint64_t ms);
+/* Return group g's match text (it lives as long as its provider). */
+const char	*provider_group_match(const struct provider_group *g);
+/* Return group g's metrics block. */
+struct metrics_model *provider_group_metrics(const struct provider_group *g);
 /* Refresh the metrics gauges (in flight, queued) from every provider. */
 void		 provider_metrics_gauges(void);
 /* Return a new JSON array (jansson json_t *) describing every provider. */

@@ -227,6 +227,8 @@ proxy_note(struct proxy *px, struct attempt *a)
 	note.queue_ms += st.queue_ms;
 	note.admit_ms = st.admit_ms;
 	note.estimate = st.estimate;
+	note.model = st.model;
+	note.model_metrics = st.model_metrics;
 	exchange_set_note(px->ex, &note);
 }
 

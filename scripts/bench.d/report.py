@@ -12,12 +12,14 @@ itself) and to "nginx"; a missing measurement prints as "-".
 import os
 import sys
 
-TARGETS = ["direct", "nginx", "llmproxyd", "llmproxyd-limits", "base"]
+TARGETS = ["direct", "nginx", "llmproxyd", "llmproxyd-limits",
+           "llmproxyd-models", "base"]
 LABEL = {
     "direct": "direct (client -> mock)",
     "nginx": "nginx 1 worker",
     "llmproxyd": "llmproxyd, limits off",
     "llmproxyd-limits": "llmproxyd, every limiter on",
+    "llmproxyd-models": "llmproxyd, limiters on, two model groups",
     "base": "llmproxyd @ %s, limits off" % os.environ.get("BENCH_BASE", "base"),
 }
 
@@ -102,6 +104,10 @@ def scen_a(data):
               "limits off ÷ nginx: %s (target <= 2, aim 1.25)\n"
               % (ratio(cpu["llmproxyd-limits"], cpu["llmproxyd"]),
                  ratio(cpu["llmproxyd"], cpu.get("nginx"))))
+    if "llmproxyd-limits" in cpu and "llmproxyd-models" in cpu:
+        print("two model groups ÷ limits on, CPU per request: %s "
+              "(target <= 1.1)\n" % ratio(cpu["llmproxyd-models"],
+                                          cpu["llmproxyd-limits"]))
     vs_base(cpu, "; req/s llmproxyd ÷ base = %s" % ratio(
         data.get("llmproxyd", {}).get("rps"),
         data.get("base", {}).get("rps")))

@@ -215,6 +215,12 @@ def _conf_value(v):
             repr(v) + ".0"
     if isinstance(v, str):
         return json.dumps(v)        # libconfig strings escape like JSON
+    if isinstance(v, dict):         # a group: { key = value; ... }
+        return "{ " + " ".join("%s = %s;" % (k, _conf_value(x))
+                               for k, x in v.items()) + " }"
+    if isinstance(v, (list, tuple)) and v and \
+            all(isinstance(x, dict) for x in v):
+        return "( " + ", ".join(_conf_value(x) for x in v) + " )"
     if isinstance(v, (list, tuple)):
         return "[ " + ", ".join(_conf_value(x) for x in v) + " ]"
     raise TypeError(v)

@@ -254,14 +254,15 @@ provider_release(struct provider *p, struct admit_ticket *t,
 
 /* Return what the test set. */
 uint64_t
-provider_retry_after_ms(struct provider *p, int64_t tokens)
+provider_retry_after_ms(struct provider *p, const struct admit_ticket *t)
 {
 	return p->retry_after_ms;
 }
 
 /* Count a correction of the token bucket. */
 void
-provider_reconcile(struct provider *p, int64_t delta)
+provider_reconcile(struct provider *p, const struct admit_ticket *t,
+    int64_t delta)
 {
 	p->books.reconciles++;
 	p->books.reconcile_delta += delta;
@@ -283,8 +284,9 @@ provider_count_retry(struct provider *p)
 
 /* Read the rate-limit fields as provider.c does (no buckets to lower). */
 void
-provider_observe(struct provider *p, const char *const *names,
-    const char *const *values, size_t n, struct headers_ratelimit *rl)
+provider_observe(struct provider *p, const struct admit_ticket *t,
+    const char *const *names, const char *const *values, size_t n,
+    struct headers_ratelimit *rl)
 {
 	p->books.observed++;
 	headers_parse_ratelimit(names, values, n, clock_wall_ms(), rl);
@@ -292,10 +294,33 @@ provider_observe(struct provider *p, const char *const *names,
 
 /* Count a pause and remember its length. */
 void
-provider_pause(struct provider *p, uint64_t ms)
+provider_pause(struct provider *p, const struct admit_ticket *t,
+    uint64_t ms)
 {
 	p->books.pauses++;
 	p->books.pause_ms = ms;
+}
+
+/* The fake has no model groups: the provider's queue_timeout holds. */
+double
+provider_queue_timeout(const struct provider *p,
+    const struct admit_ticket *t, double dflt)
+{
+	return dflt;
+}
+
+/* Never called: the fake's tickets have no group. */
+const char *
+provider_group_match(const struct provider_group *g)
+{
+	return NULL;
+}
+
+/* Never called: the fake's tickets have no group. */
+struct metrics_model *
+provider_group_metrics(const struct provider_group *g)
+{
+	return NULL;
 }
 
 /* Return p's configuration. */

@@ -286,18 +286,20 @@ static void
 test_retry_after(void)
 {
 	struct test_ticket	t1, t2;
+	struct admit_ticket	probe;	/* a request like them, of 0 tokens */
 	uint64_t		before, after, ms;
 
+	memset(&probe, 0, sizeof probe);
 	test_setup("requests_per_minute = 30; burst = 1;");
 	before = clock_now_ms();
 	test_ask(&t1, 0, 0);
 	test_ask(&t2, 0, 0);
 	UNIT_ASSERT(t2.t.state == ADMIT_WAITING);
-	ms = provider_retry_after_ms(prov, 0);
+	ms = provider_retry_after_ms(prov, &probe);
 	after = clock_now_ms();
 	UNIT_ASSERT(ms <= 4000 && ms + (after - before) + 5 >= 4000);
 	provider_withdraw(prov, &t2.t);
-	ms = provider_retry_after_ms(prov, 0);
+	ms = provider_retry_after_ms(prov, &probe);
 	after = clock_now_ms();
 	UNIT_ASSERT(ms <= 2000 && ms + (after - before) + 5 >= 2000);
 	test_turn();

@@ -63,6 +63,8 @@ static void	test_wrapped_integers(void);
 static void	test_directory(void);
 static void	test_shipped_keys(void);
 static int	test_shows_default(const char *text, const struct confkey *k);
+static void	test_models(void);
+static void	test_models_bad(void);
 
 /* A provider group whose keys start on line 3 (the group on line 2). */
 #define TEST_PROV	"providers = (\n{ name = \"p\";\n%s }\n);\n"
@@ -82,7 +84,9 @@ static const char *const test_key_names[] = {
 	"default_max_tokens", "stream_include_usage", "max_concurrent",
 	"queue_max", "queue_timeout", "retries", "fallback", "model_map",
 	"hedge_after", "connect_timeout",
-	"first_byte_timeout", "idle_timeout", "latency", "tokens_per_second"
+	"first_byte_timeout", "idle_timeout", "latency", "tokens_per_second",
+	"models", "match", "requests_per_minute", "tokens_per_minute",
+	"burst", "max_concurrent", "queue_max", "queue_timeout"
 };
 
 /* Load text as "t.conf" and assert that it loads. */
@@ -1141,6 +1145,77 @@ test_directory(void)
 	free(cause);
 }
 
+/* Model groups parse with their defaults; the first match wins. */
+static void
+test_models(void)
+{
+	const struct provider_config	*pc;
+	struct config			*cf;
+
+	cf = test_load("providers = ( { name = \"p\"; type = \"simulated\";\n"
+	    "models = ( { match = \"gpt-4o-mini*\"; requests_per_minute = "
+	    "30000; tokens_per_minute = 150000000; },\n"
+	    "{ match = \"gpt-4o\"; max_concurrent = 50; queue_timeout = 5; "
+	    "} ); } );");
+	pc = &cf->providers[0];
+	UNIT_ASSERT_INT_EQ(pc->nmodels, 2);
+	UNIT_ASSERT_INT_EQ(pc->models_tokens, 1);
+	UNIT_ASSERT_INT_EQ(pc->models[0].line, 2);
+	UNIT_ASSERT_INT_EQ(pc->models[0].burst, 1);
+	UNIT_ASSERT_INT_EQ(pc->models[0].queue_max, 0);
+	UNIT_ASSERT(pc->models[0].queue_timeout == 0);
+	UNIT_ASSERT(pc->models[1].queue_timeout == 5);
+	UNIT_ASSERT(config_match_model(pc, "gpt-4o-mini", 11) ==
+	    &pc->models[0]);
+	UNIT_ASSERT(config_match_model(pc, "gpt-4o-mini-2024", 16) ==
+	    &pc->models[0]);
+	UNIT_ASSERT(config_match_model(pc, "gpt-4o", 6) == &pc->models[1]);
+	UNIT_ASSERT(config_match_model(pc, "gpt-4o-2024", 11) == NULL);
+	UNIT_ASSERT(config_match_model(pc, "gpt-4", 5) == NULL);
+	UNIT_ASSERT(config_match_model(pc, "gpt-4o-min", 10) == NULL);
+	config_free(cf);
+}
+
+/* Each bad model group shape names its file, line and key. */
+static void
+test_models_bad(void)
+{
+	test_fail_prov("type = \"simulated\";\nmodels = ( { match = \"a*b\"; "
+	    "max_concurrent = 1; } );", "t.conf:4: providers[0].models[0]."
+	    "match may have '*' only at its end (a prefix)");
+	test_fail_prov("type = \"simulated\";\nmodels = ( { match = \"\"; "
+	    "max_concurrent = 1; } );", "t.conf:4: providers[0].models[0]."
+	    "match must be 1 to 256 bytes");
+	test_fail_prov("type = \"simulated\";\nmodels = ( { match = \"a b\"; "
+	    "max_concurrent = 1; } );", "t.conf:4: providers[0].models[0]."
+	    "match must be visible ASCII, without quotes or backslashes");
+	test_fail_prov("type = \"simulated\";\nmodels = (\n{ match = \"a\"; "
+	    "queue_max = 3; } );", "t.conf:5: providers[0].models[0]."
+	    "requests_per_minute tokens_per_minute or max_concurrent must be "
+	    "set: the group has no limit");
+	test_fail_prov("type = \"simulated\";\nmodels = ( { match = \"a\"; "
+	    "max_concurrent = 1; },\n{ match = \"a\"; max_concurrent = 2; } );",
+	    "t.conf:5: providers[0].models[1].match \"a\" is already the "
+	    "match of models[0]");
+	test_fail_prov("type = \"simulated\";\nmodels = ( { match = \"gpt*\"; "
+	    "max_concurrent = 1; },\n{ match = \"gpt-4o\"; max_concurrent = 2; "
+	    "} );", "t.conf:5: providers[0].models[1].match \"gpt-4o\" is "
+	    "never used: models[0] (\"gpt*\") matches first");
+	test_fail_prov("type = \"simulated\";\nmodels = ( { "
+	    "max_concurrent = 1; } );", "t.conf:4: providers[0].models[0]."
+	    "match is required");
+	test_fail_prov("type = \"simulated\";\nmodels = ( { match = \"a\"; "
+	    "requests_per_minute = 5;\nburst = 0; } );", "t.conf:5: "
+	    "providers[0].models[0].burst must be >= 1 when "
+	    "requests_per_minute is set");
+	test_fail_prov("type = \"simulated\";\nmodels = ( { match = \"a\"; "
+	    "retries = 1; } );", "t.conf:4: providers[0].models[0].retries "
+	    "is not a known key here (it belongs in a provider)");
+	test_fail_prov("type = \"simulated\";\nmodels = ( \"a\" );",
+	    "t.conf:4: providers[0].models[0] must be a group: "
+	    "{ match = ...; ... }");
+}
+
 static const struct unit_test tests[] = {
 	{ "defaults", test_defaults },
 	{ "all_keys", test_all_keys },
@@ -1171,7 +1246,9 @@ static const struct unit_test tests[] = {
 	{ "reference", test_reference },
 	{ "wrapped_integers", test_wrapped_integers },
 	{ "directory", test_directory },
-	{ "shipped_keys", test_shipped_keys }
+	{ "shipped_keys", test_shipped_keys },
+	{ "models", test_models },
+	{ "models_bad", test_models_bad }
 };
 
 int
