@@ -229,13 +229,14 @@ main(int argc, char **argv)
 	provider_sync(base, cf);
 	if ((main_state.srv = server_new(base, cf, ul, &cause)) == NULL)
 		fatalx("%s", cause);
-	notify_init(base);
-	notify_ready();			/* the listeners are bound */
 	sigs[0] = evsignal_new(base, SIGINT, main_stop_cb, base);
 	sigs[1] = evsignal_new(base, SIGTERM, main_stop_cb, base);
 	sigs[2] = evsignal_new(base, SIGHUP, main_hup_cb, base);
 	for (i = 0; i < 3; i++)
-		evsignal_add(sigs[i], NULL);
+		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) == -1)
+			fatalx("cannot install the signal events");
+	notify_init(base);
+	notify_ready();		/* bound, and a reload or a stop is handled */
 	log_info("llmproxyd %s ready, %zu provider(s)", PACKAGE_VERSION,
 	    cf->nproviders);
 
