@@ -635,6 +635,16 @@ config_same_listen(const struct config *a, const struct config *b)
 	return 1;
 }
 
+/* Replace cf's listen addresses with addr alone (the -l option). */
+void
+config_set_listen(struct config *cf, const char *addr)
+{
+	config_free_list(cf->listen, cf->nlisten);
+	cf->listen = xcalloc(1, sizeof *cf->listen);
+	cf->listen[0] = xstrdup(addr);
+	cf->nlisten = 1;
+}
+
 /* Take a reference to cf: it stays alive until the last config_unref. */
 struct config *
 config_ref(struct config *cf)

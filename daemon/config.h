@@ -108,6 +108,8 @@ void		 config_unref(struct config *cf);
 /* Find the provider called name (len bytes, not NUL-terminated). */
 const struct provider_config *config_find_provider(const struct config *cf,
 		    const char *name, size_t len);
+/* Replace cf's listen addresses with addr alone (the -l option). */
+void		 config_set_listen(struct config *cf, const char *addr);
 /* Return 1 if a and b listen on the same addresses (a reload's check). */
 int		 config_same_listen(const struct config *a,
 		    const struct config *b);

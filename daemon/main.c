@@ -29,7 +29,6 @@
 #include "provider.h"
 #include "server.h"
 #include "upstream.h"
-#include "xmalloc.h"
 
 #define MAIN_DEFAULT_CONFIG	LLMPROXYD_SYSCONFDIR "/llmproxyd/llmproxyd.conf"
 
@@ -49,7 +48,6 @@ static void	main_version(void);
 static void	main_stop_cb(evutil_socket_t sig, short what, void *arg);
 static void	main_hup_cb(evutil_socket_t sig, short what, void *arg);
 static struct event_base *main_base_new(void);
-static void	main_set_listen(struct config *cf, const char *addr);
 
 /* Print the usage summary to f. */
 static void
@@ -108,7 +106,7 @@ main_hup_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	if (main_state.listen != NULL)
-		main_set_listen(cf, main_state.listen);
+		config_set_listen(cf, main_state.listen);
 	if (!config_same_listen(cf, main_state.cf))
 		log_warnx("reload: listen changed; restart to apply it");
 	provider_sync(main_state.base, cf);
@@ -152,20 +150,6 @@ main_base_new(void)
 	if (base == NULL)
 		fatalx("no event backend with early close detection (epoll)");
 	return base;
-}
-
-/* Replace cf's listen addresses with addr (the -l option). */
-static void
-main_set_listen(struct config *cf, const char *addr)
-{
-	size_t	i;
-
-	for (i = 0; i < cf->nlisten; i++)
-		free(cf->listen[i]);
-	free(cf->listen);
-	cf->listen = xcalloc(1, sizeof *cf->listen);
-	cf->listen[0] = xstrdup(addr);
-	cf->nlisten = 1;
 }
 
 int
@@ -215,7 +199,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (listen != NULL)
-		main_set_listen(cf, listen);
+		config_set_listen(cf, listen);
 	main_state.cf = cf;
 	main_state.path = path;
 	main_state.listen = listen;
@@ -225,6 +209,7 @@ main(int argc, char **argv)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("curl_global_init failed");
 	base = main_state.base = main_base_new();
+	log_start(base);
 	ul = upstream_loop_new(base);
 	provider_sync(base, cf);
 	if ((main_state.srv = server_new(base, cf, ul, &cause)) == NULL)
@@ -248,6 +233,7 @@ main(int argc, char **argv)
 	notify_free();
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
+	log_stop();
 	event_base_free(base);
 	curl_global_cleanup();
 	config_unref(main_state.cf);
