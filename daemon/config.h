@@ -2,13 +2,13 @@
 /*
  * config: the configuration file, parsed through one table of keys.
  *
- * Every key the daemon knows is declared once in config.c's table, with its
- * type, default, bounds and the field it fills; llmproxyd.conf(5) documents
- * that same table.  Loading either returns a complete, validated struct
- * config or fails with a message naming the file, the line and the key.
- * Provider keys are resolved here (api_key_env / api_key_file) so that a
- * missing key is a configuration error, not a runtime surprise.  This module
- * includes no libevent header and never reads the clock.
+ * Every key the daemon knows is declared once in confkey.c's table, with
+ * its type, default, bounds and the field it fills; llmproxyd.conf(5)
+ * documents that same table.  Loading either returns a complete, validated
+ * struct config or fails with a message naming the file, the line and the
+ * key.  Provider keys are resolved here (api_key_env / api_key_file) so
+ * that a missing key is a configuration error, not a runtime surprise.
+ * This module includes no libevent header and never reads the clock.
  */
 #ifndef CONFIG_H
 #define CONFIG_H

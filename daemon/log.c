@@ -164,7 +164,7 @@ log_put(const char *line, size_t len)
 		if ((n = log_try(line, len)) == -1 || (size_t)n == len)
 			return;		/* written, or stderr is gone */
 	}
-	/* The rest of a line partly written always fits: the buffer is empty. */
+	/* A partly written line's rest fits: the buffer was empty. */
 	logbuf_add(log_st.buf, line + n, len - (size_t)n);
 	if (!event_pending(log_st.writable, EV_WRITE, NULL))
 		event_add(log_st.writable, NULL);
