@@ -33,7 +33,6 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <event2/http_struct.h>	/* major, minor: no getter in 2.1 */
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <event2/util.h>
@@ -44,6 +43,7 @@
 #include "config.h"
 #include "conn.h"
 #include "guard.h"
+#include "httpver.h"
 #include "log.h"
 #include "metrics.h"
 #include "provider.h"
@@ -524,7 +524,7 @@ server_guard_head(struct server *srv, struct evhttp_request *req,
 		server_refuse(srv, req, r, 400, ACCESS_BAD_REQUEST, why);
 		return -1;
 	}
-	http11 = req->major > 1 || (req->major == 1 && req->minor >= 1);
+	http11 = httpver_at_least(req, 1, 1);
 	v = guard_host(srv->cf, evhttp_find_header(in, "Host"), http11);
 	if (v == GUARD_BAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
@@ -688,12 +688,11 @@ server_forward(struct server *srv, struct evhttp_request *req,
 {
 	struct provider	*prov;
 
-	prov = provider_find(srv->cf->providers[r->provider].name);
-	if (prov == NULL) {		/* only between a reload's steps */
-		reply_error(req, NULL, 503, "llmproxy_reloading",
-		    "the configuration is being reloaded; try again");
-		return;
-	}
+	/* A reload syncs the providers, then srv->cf, in one callback. */
+	if ((prov = provider_find(srv->cf->providers[r->provider].name)) ==
+	    NULL)
+		fatalx("%s: provider %s of the running configuration is "
+		    "missing", __func__, srv->cf->providers[r->provider].name);
 	stream_start(&srv->env, req, srv->cf, prov, r->rest);
 }
 
