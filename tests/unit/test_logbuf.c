@@ -36,6 +36,7 @@ test_take(struct logbuf *b)
 	return s;
 }
 
+/* Lines come out whole and in the order they went in. */
 static void
 test_lines_in_order(void)
 {
@@ -54,6 +55,7 @@ test_lines_in_order(void)
 	logbuf_free(b);
 }
 
+/* A partial write leaves the rest of a line first in line. */
 static void
 test_partial_writes(void)
 {
@@ -74,6 +76,7 @@ test_partial_writes(void)
 	logbuf_free(b);
 }
 
+/* Past the bound whole lines are dropped and counted, never cut. */
 static void
 test_bound_drops_whole_lines(void)
 {
@@ -98,6 +101,7 @@ test_bound_drops_whole_lines(void)
 	logbuf_free(b);
 }
 
+/* Once some bytes went out, the notice comes before any later line. */
 static void
 test_notice_before_next_line(void)
 {
@@ -128,6 +132,7 @@ test_notice_before_next_line(void)
 	logbuf_free(b);
 }
 
+/* Emptying the buffer makes room for the notice at once. */
 static void
 test_notice_after_drain(void)
 {
@@ -147,6 +152,7 @@ test_notice_after_drain(void)
 	logbuf_free(b);
 }
 
+/* The buffer grows to its bound, no further, and counts the rest. */
 static void
 test_grows_past_first_size(void)
 {
