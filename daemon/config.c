@@ -2,11 +2,11 @@
 /*
  * config: read llmproxyd.conf (libconfig syntax) into a struct config.
  *
- * Every key is declared once, in confkey_table[] below, with its type,
- * default, bounds, field and documentation.  Defaults, parsing, range
- * checks, freeing and confkey_write_reference() (the source of
- * llmproxyd.conf(5)) all walk that one table, so no key can be parsed
- * without being documented, and a key not in it is an error.  A message
+ * Every key is declared once, in confkey.c's confkey_table[], with its
+ * type, default, bounds, field and documentation.  Defaults, parsing,
+ * range checks, required keys, freeing and confkey_write_reference() (the
+ * source of llmproxyd.conf(5)) all walk that one table, so no key can be
+ * parsed without being documented, and a key not in it is an error.  A message
  * names the file, the line and the key ("f:14: providers[1].burst must be
  * >= 0").  Provider keys are read here, from the environment or a file
  * (confval.c reads the file and checks single values), and never appear in
@@ -82,6 +82,9 @@ static int	config_check_model(struct provider_config *p, size_t i,
 		    char **cause);
 static int	config_match_one(const char *match, const char *model,
 		    size_t len);
+static int	config_check_required(const void *base,
+		    enum confkey_scope scope, const config_setting_t *g,
+		    struct config_ctx *cx, char **cause);
 static int	config_check_provider(struct config *cf, size_t i,
 		    const config_setting_t *g, struct config_ctx *cx,
 		    char **cause);
@@ -563,6 +566,35 @@ config_check_model(struct provider_config *p, size_t i,
 	return 0;
 }
 
+/*
+ * Fail, at group g's line, unless base has every key of scope that the
+ * table marks CONFKEY_REQUIRED: a string or the providers list set, a
+ * list not empty.
+ */
+static int
+config_check_required(const void *base, enum confkey_scope scope,
+    const config_setting_t *g, struct config_ctx *cx, char **cause)
+{
+	const struct confkey	*k;
+	const char		*field;
+	int			 given;
+
+	for (k = confkey_table; k < confkey_table + confkey_count; k++) {
+		if (k->scope != scope || !(k->flags & CONFKEY_REQUIRED))
+			continue;
+		field = (const char *)base + k->off;
+		if (k->type == CONFKEY_LIST)
+			given = *(const size_t *)((const char *)base +
+			    k->noff) > 0;
+		else		/* STRING, PROVIDERS: a pointer */
+			given = *(void *const *)field != NULL;
+		if (!given)
+			return config_fail(cx, g, k->name, cause,
+			    "is required");
+	}
+	return 0;
+}
+
 /* Check what provider i's keys say together, and load its API key. */
 static int
 config_check_provider(struct config *cf, size_t i, const config_setting_t *g,
@@ -571,8 +603,9 @@ config_check_provider(struct config *cf, size_t i, const config_setting_t *g,
 	struct provider_config	*p = &cf->providers[i];
 	size_t			 j;
 
-	if (p->name == NULL)
-		return config_fail(cx, g, "name", cause, "is required");
+	if (config_check_required(p, CONFKEY_SCOPE_PROVIDER, g, cx,
+	    cause) == -1)
+		return -1;
 	for (j = 0; j < i; j++) {
 		if (strcmp(cf->providers[j].name, p->name) == 0)
 			return config_fail(cx, config_member(g, "name"),
@@ -724,8 +757,9 @@ config_check_top(struct config *cf, const config_setting_t *root,
 {
 	const char	*dp = cf->default_provider;
 
-	if (cf->nproviders == 0)
-		return config_fail(cx, root, "providers", cause, "is required");
+	if (config_check_required(cf, CONFKEY_SCOPE_TOP, root, cx,
+	    cause) == -1)
+		return -1;
 	if (cf->nlisten == 0)
 		return config_fail(cx, config_member(root, "listen"), "listen",
 		    cause, "must name at least one address");
@@ -888,6 +922,16 @@ config_same_listen(const struct config *a, const struct config *b)
 			return 0;
 	}
 	return 1;
+}
+
+/* Replace cf's listen addresses with addr alone (the -l option). */
+void
+config_set_listen(struct config *cf, const char *addr)
+{
+	config_free_list(cf->listen, cf->nlisten);
+	cf->listen = xcalloc(1, sizeof *cf->listen);
+	cf->listen[0] = xstrdup(addr);
+	cf->nlisten = 1;
 }
 
 /* Take a reference to cf: it stays alive until the last config_unref. */

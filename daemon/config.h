@@ -2,13 +2,13 @@
 /*
  * config: the configuration file, parsed through one table of keys.
  *
- * Every key the daemon knows is declared once in config.c's table, with its
- * type, default, bounds and the field it fills; llmproxyd.conf(5) documents
- * that same table.  Loading either returns a complete, validated struct
- * config or fails with a message naming the file, the line and the key.
- * Provider keys are resolved here (api_key_env / api_key_file) so that a
- * missing key is a configuration error, not a runtime surprise.  This module
- * includes no libevent header and never reads the clock.
+ * Every key the daemon knows is declared once in confkey.c's table, with
+ * its type, default, bounds and the field it fills; llmproxyd.conf(5)
+ * documents that same table.  Loading either returns a complete, validated
+ * struct config or fails with a message naming the file, the line and the
+ * key.  Provider keys are resolved here (api_key_env / api_key_file) so
+ * that a missing key is a configuration error, not a runtime surprise.
+ * This module includes no libevent header and never reads the clock.
  */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -139,6 +139,8 @@ const struct provider_config *config_find_provider(const struct config *cf,
 const struct model_config *config_match_model(
 		    const struct provider_config *pc, const char *model,
 		    size_t len);
+/* Replace cf's listen addresses with addr alone (the -l option). */
+void		 config_set_listen(struct config *cf, const char *addr);
 /* Return 1 if a and b listen on the same addresses (a reload's check). */
 int		 config_same_listen(const struct config *a,
 		    const struct config *b);

@@ -35,7 +35,11 @@ enum confkey_scope {
 	CONFKEY_SCOPE_MODEL
 };
 
-#define CONFKEY_REQUIRED	0x1	/* no default: must be given */
+/*
+ * No default: the loader refuses a file without it.  Only for a STRING,
+ * a LIST or the PROVIDERS (a number always holds its default).
+ */
+#define CONFKEY_REQUIRED	0x1
 #define CONFKEY_ABOVE_MIN	0x2	/* fmin itself is out of range */
 
 /* One configuration key: how to parse, check, default and document it. */

@@ -6,7 +6,7 @@
  * Each check takes a value as the file gave it (it may tidy it in place,
  * as base_url loses its trailing slashes) and returns NULL or why it is
  * wrong, worded to follow the key's name in a message.  A check never
- * echoes the value: some are secrets.  config.c's key table names the
+ * echoes the value: some are secrets.  confkey.c's key table names the
  * check of each key.  Pure: no libevent, no clock.
  */
 #include <sys/socket.h>

@@ -11,6 +11,10 @@
  * evhttp holds the connection (evhttp_connection) only after the bevcb
  * returns, so conn attaches to it from an event made active in the bevcb:
  * libevent runs it in the same loop pass, before the socket is read.
+ * Attaching also sets TCP_NODELAY on the socket, whichever listener
+ * accepted it (ours or the service manager's): evhttp does not, and on a
+ * kept-alive connection Nagle's algorithm would hold a stream's small
+ * writes until the client's delayed ACK, about 40 ms.
  * From then on conn owns the connection's close callback, which is how it
  * learns the connection is gone; stream.c sets its own through
  * conn_set_close_hook.  Connections are found from a request through the
@@ -36,6 +40,9 @@
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -122,6 +129,7 @@ static struct {
 
 static struct bufferevent *conn_new_bev(struct event_base *base, void *arg);
 static void	conn_attach(struct conn *c);
+static void	conn_set_nodelay(int fd);
 static void	conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void	conn_closed_cb(struct evhttp_connection *evcon, void *arg);
 static void	conn_forget(struct conn *c);
@@ -282,9 +290,22 @@ conn_attach(struct conn *c)
 	if (conn_all.by_fd[c->fd] != NULL)	/* its close went unseen */
 		conn_forget(conn_all.by_fd[c->fd]);
 	conn_all.by_fd[c->fd] = c;
+	conn_set_nodelay(c->fd);
 	evhttp_connection_set_closecb(c->evcon, conn_closed_cb, c);
 	c->attached = 1;
 	evtimer_add(c->timer, &conn_all.header_tv);
+}
+
+/* Send each write at once: SSE events must not wait for an ACK. */
+static void
+conn_set_nodelay(int fd)
+{
+	int	one = 1;
+
+	/* A socket that refuses (not TCP) still works, only later. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+		log_debug("client socket %d: TCP_NODELAY: %s", fd,
+		    strerror(errno));
 }
 
 /* The connection's timer: attach, a deadline, or a refusal's turn. */

@@ -34,7 +34,6 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <event2/http_struct.h>	/* minor: no getter in 2.1 */
 #include <event2/keyvalq_struct.h>
 
 #include "access.h"
@@ -45,6 +44,7 @@
 #include "dialect.h"
 #include "exchange.h"
 #include "headers.h"
+#include "httpver.h"
 #include "log.h"
 #include "reply.h"
 #include "upstream.h"
@@ -235,7 +235,7 @@ exchange_respond(struct exchange *ex, int status, struct evkeyvalq *fields)
 	 * An HTTP/1.0 client cannot take chunks: without a length its body
 	 * ends with the connection, so it must not be kept alive.
 	 */
-	if (ex->req->minor == 0 &&
+	if (httpver_minor(ex->req) == 0 &&
 	    evhttp_find_header(out, "Content-Length") == NULL)
 		evhttp_remove_header(evhttp_request_get_input_headers(ex->req),
 		    "Connection");

@@ -31,7 +31,6 @@
 #include "provider.h"
 #include "server.h"
 #include "upstream.h"
-#include "xmalloc.h"
 
 #define MAIN_DEFAULT_CONFIG	LLMPROXYD_SYSCONFDIR "/llmproxyd/llmproxyd.conf"
 
@@ -58,7 +57,6 @@ static void	main_version(void);
 static void	main_stop_cb(evutil_socket_t sig, short what, void *arg);
 static void	main_hup_cb(evutil_socket_t sig, short what, void *arg);
 static struct event_base *main_base_new(void);
-static void	main_set_listen(struct config *cf, const char *addr);
 
 /* Print the usage summary to f. */
 static void
@@ -117,7 +115,7 @@ main_hup_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	if (main_state.listen != NULL)
-		main_set_listen(cf, main_state.listen);
+		config_set_listen(cf, main_state.listen);
 	if (!config_same_listen(cf, main_state.cf))
 		log_warnx("reload: listen changed; restart to apply it");
 	provider_sync(main_state.base, cf);
@@ -161,20 +159,6 @@ main_base_new(void)
 	if (base == NULL)
 		fatalx("no event backend with early close detection (epoll)");
 	return base;
-}
-
-/* Replace cf's listen addresses with addr (the -l option). */
-static void
-main_set_listen(struct config *cf, const char *addr)
-{
-	size_t	i;
-
-	for (i = 0; i < cf->nlisten; i++)
-		free(cf->listen[i]);
-	free(cf->listen);
-	cf->listen = xcalloc(1, sizeof *cf->listen);
-	cf->listen[0] = xstrdup(addr);
-	cf->nlisten = 1;
 }
 
 int
@@ -224,7 +208,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (listen != NULL)
-		main_set_listen(cf, listen);
+		config_set_listen(cf, listen);
 	main_state.cf = cf;
 	main_state.path = path;
 	main_state.listen = listen;
@@ -234,18 +218,20 @@ main(int argc, char **argv)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("curl_global_init failed");
 	base = main_state.base = main_base_new();
+	log_start(base);
 	upstream_init(base);
 	deadline_init(base);
 	provider_sync(base, cf);
 	if ((main_state.srv = server_new(base, cf, &cause)) == NULL)
 		fatalx("%s", cause);
-	notify_init(base);
-	notify_ready();			/* the listeners are bound */
 	sigs[0] = evsignal_new(base, SIGINT, main_stop_cb, base);
 	sigs[1] = evsignal_new(base, SIGTERM, main_stop_cb, base);
 	sigs[2] = evsignal_new(base, SIGHUP, main_hup_cb, base);
 	for (i = 0; i < 3; i++)
-		evsignal_add(sigs[i], NULL);
+		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) == -1)
+			fatalx("cannot install the signal events");
+	notify_init(base);
+	notify_ready();		/* bound, and a reload or a stop is handled */
 	log_info("llmproxyd %s ready, %zu provider(s)", PACKAGE_VERSION,
 	    cf->nproviders);
 
@@ -257,6 +243,7 @@ main(int argc, char **argv)
 	notify_free();
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
+	log_stop();
 	event_base_free(base);
 	curl_global_cleanup();
 	config_unref(main_state.cf);

@@ -33,7 +33,6 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <event2/http_struct.h>	/* major, minor: no getter in 2.1 */
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <event2/util.h>
@@ -46,6 +45,7 @@
 #include "conn.h"
 #include "exchange.h"
 #include "guard.h"
+#include "httpver.h"
 #include "log.h"
 #include "metrics.h"
 #include "provider.h"
@@ -107,10 +107,10 @@ static void	server_reply_json(struct evhttp_request *req, int status,
 		    const char *body);
 static void	server_unknown_provider(struct server *srv,
 		    struct evhttp_request *req);
-static void	server_healthz(struct evhttp_request *req);
+static void	server_endpoint(struct server *srv, struct evhttp_request *req,
+		    const struct route *r);
 static void	server_status(struct server *srv, struct evhttp_request *req);
 static void	server_metrics(struct evhttp_request *req);
-static int	server_get_only(struct evhttp_request *req, const char *path);
 static void	server_batch(struct server *srv, struct evhttp_request *req,
 		    const struct route *r);
 static void	server_forward(struct server *srv, struct evhttp_request *req,
@@ -464,19 +464,15 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		server_forward(srv, req, &r, client);
 		break;
 	case ROUTE_STATUS:
-		server_status(srv, req);
-		break;
 	case ROUTE_HEALTHZ:
-		server_healthz(req);
+	case ROUTE_METRICS:
+		server_endpoint(srv, req, &r);
 		break;
 	case ROUTE_UNKNOWN:
 		server_unknown_provider(srv, req);
 		break;
 	case ROUTE_BAD:
 		reply_error(req, NULL, 400, "llmproxy_bad_target", r.why);
-		break;
-	case ROUTE_METRICS:
-		server_metrics(req);
 		break;
 	case ROUTE_BATCH:
 		server_batch(srv, req, &r);
@@ -530,7 +526,7 @@ server_guard_head(struct server *srv, struct evhttp_request *req,
 		server_refuse(srv, req, r, 400, ACCESS_BAD_REQUEST, why);
 		return -1;
 	}
-	http11 = req->major > 1 || (req->major == 1 && req->minor >= 1);
+	http11 = httpver_at_least(req, 1, 1);
 	v = guard_host(srv->cf, evhttp_find_header(in, "Host"), http11);
 	if (v == GUARD_BAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
@@ -681,12 +677,11 @@ server_forward(struct server *srv, struct evhttp_request *req,
 {
 	struct provider	*prov;
 
-	prov = provider_find(srv->cf->providers[r->provider].name);
-	if (prov == NULL) {		/* only between a reload's steps */
-		reply_error(req, NULL, 503, "llmproxy_reloading",
-		    "the configuration is being reloaded; try again");
-		return;
-	}
+	/* A reload syncs the providers, then srv->cf, in one callback. */
+	if ((prov = provider_find(srv->cf->providers[r->provider].name)) ==
+	    NULL)
+		fatalx("%s: provider %s of the running configuration is "
+		    "missing", __func__, srv->cf->providers[r->provider].name);
 	proxy_start(&srv->env, req, srv->cf, prov, r->rest, client);
 }
 
@@ -719,8 +714,6 @@ server_metrics(struct evhttp_request *req)
 	char		*text;
 	size_t		 len;
 
-	if (server_get_only(req, "/metrics") == -1)
-		return;
 	provider_metrics_gauges();
 	text = metrics_render((uint64_t)conn_count(), &len);
 	if ((buf = evbuffer_new()) == NULL)
@@ -733,29 +726,27 @@ server_metrics(struct evhttp_request *req)
 	free(text);
 }
 
-/* Answer 405 and return -1 unless req is a GET or HEAD of path. */
-static int
-server_get_only(struct evhttp_request *req, const char *path)
+/*
+ * Answer one of the daemon's own endpoints.  Each answers GET and HEAD
+ * alike (evhttp sends no body to a HEAD); any other method is refused.
+ */
+static void
+server_endpoint(struct server *srv, struct evhttp_request *req,
+    const struct route *r)
 {
 	enum evhttp_cmd_type	cmd = evhttp_request_get_command(req);
-	char			msg[64];
 
-	if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
-		return 0;
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-	    "GET, HEAD");
-	snprintf(msg, sizeof msg, "%s answers GET and HEAD", path);
-	reply_error(req, NULL, 405, "llmproxy_method", msg);
-	return -1;
-}
-
-/* Answer GET /healthz. */
-static void
-server_healthz(struct evhttp_request *req)
-{
-	if (server_get_only(req, "/healthz") == -1)
-		return;
-	server_reply_json(req, 200, "{\"status\":\"ok\"}");
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET, HEAD");
+		server_refuse(srv, req, r, 405, ACCESS_METHOD_NOT_ALLOWED,
+		    "the daemon's own endpoints answer GET and HEAD");
+	} else if (r->kind == ROUTE_STATUS)
+		server_status(srv, req);
+	else if (r->kind == ROUTE_METRICS)
+		server_metrics(req);
+	else
+		server_reply_json(req, 200, "{\"status\":\"ok\"}");
 }
 
 /* Answer 404 naming the provider prefixes that do exist. */

@@ -3,11 +3,15 @@
 /*
  * loadgen: the load clients of scripts/bench, on one epoll loop.
  *
- *   loadgen -m conns ...	N connections, one request each, all held at
- *				once (streams: scenario B; queued requests:
- *				scenario Q).  Measures time to first byte,
- *				the gaps between SSE events as they arrive,
- *				and how many answers came back intact.
+ *   loadgen -m conns ...	N connections, all held at once, each
+ *				sending -S requests in turn (default 1):
+ *				the next one on the same kept-alive socket
+ *				as soon as the previous answer ended, as
+ *				SDKs reuse their pooled connections (streams:
+ *				scenario B; queued requests: scenario Q).
+ *				Measures time to first byte, the gaps
+ *				between SSE events as they arrive, and how
+ *				many answers came back intact.
  *   loadgen -m open ...	open loop: requests at a fixed rate, each
  *				sent on schedule whatever the answers do
  *				(on a free keep-alive connection, else a new
@@ -66,6 +70,7 @@ struct lg_conn {
 	uint64_t	 last_ev_us;	/* last SSE event seen */
 	long long	 remain;	/* body or chunk bytes left */
 	long		 events;	/* SSE events ("\n\n") */
+	long		 served;	/* conns mode: answers so far */
 	int		 done_idx;	/* "[DONE]" matched so far */
 	int		 saw_done;
 	int		 got_first;
@@ -93,6 +98,7 @@ static struct {
 	double		 timeout_s;	/* -t */
 	long		 connecting_max;	/* -C */
 	long		 ramp;		/* -R: connections opened per second */
+	long		 per_conn;	/* -S: requests per connection */
 	int		 stream;	/* -s */
 	char		*req;
 	size_t		 reqlen;
@@ -113,7 +119,7 @@ static struct {
 	.mode = "conns", .addr = "127.0.0.1", .port = 0,
 	.path = "/v1/chat/completions", .conns = 200, .chunks = 10,
 	.interval_ms = 0, .rate = 2000, .duration_s = 10, .timeout_s = 60,
-	.connecting_max = 256, .stream = 0
+	.connecting_max = 256, .stream = 0, .per_conn = 1
 };
 
 static uint64_t
@@ -429,6 +435,31 @@ open_next(struct lg_conn *c)
 	lg.nidle++;
 }
 
+/*
+ * Conns mode: c's answer ended.  Send its next request on the same
+ * socket; if the server closes it (it said so), on a fresh connection.
+ */
+static void
+conns_next(struct lg_conn *c, uint64_t t)
+{
+	long	served = c->served + 1;
+
+	if (served >= lg.per_conn) {
+		conn_free(c);
+		return;
+	}
+	if (!c->keep) {
+		conn_free(c);
+		conn_open()->served = served;
+		return;
+	}
+	c->served = served;
+	if (conn_send(c, t) == -1) {
+		lg.errors++;
+		conn_free(c);
+	}
+}
+
 static void
 conn_failed(struct lg_conn *c, uint64_t t)
 {
@@ -482,7 +513,9 @@ conn_read(struct lg_conn *c, uint64_t t)
 	if (c->st != ST_DONE)
 		return;
 	resp_end(c, t, 1);
-	if (strcmp(lg.mode, "open") == 0 && c->keep)
+	if (strcmp(lg.mode, "open") != 0)
+		conns_next(c, t);
+	else if (c->keep)
 		open_next(c);
 	else
 		conn_free(c);
@@ -644,7 +677,7 @@ usage(void)
 	fprintf(stderr, "usage: loadgen -m conns|open -p port [-a addr] "
 	    "[-P path] [-n conns] [-s] [-k chunks] [-i interval_ms]\n"
 	    "\t[-r rate] [-d seconds] [-t timeout_s] [-C connecting_max] "
-	    "[-R conns_per_s]\n");
+	    "[-R conns_per_s] [-S requests_per_conn]\n");
 	exit(2);
 }
 
@@ -653,7 +686,8 @@ parse_args(int argc, char **argv)
 {
 	int	ch;
 
-	while ((ch = getopt(argc, argv, "a:C:d:i:k:m:n:p:P:r:R:st:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:C:d:i:k:m:n:p:P:r:R:S:st:")) !=
+	    -1) {
 		switch (ch) {
 		case 'a': lg.addr = optarg; break;
 		case 'C': lg.connecting_max = atol(optarg); break;
@@ -667,11 +701,13 @@ parse_args(int argc, char **argv)
 		case 'r': lg.rate = atol(optarg); break;
 		case 'R': lg.ramp = atol(optarg); break;
 		case 's': lg.stream = 1; break;
+		case 'S': lg.per_conn = atol(optarg); break;
 		case 't': lg.timeout_s = atof(optarg); break;
 		default: usage();
 		}
 	}
 	if (lg.port <= 0 || lg.conns <= 0 || lg.rate <= 0 ||
+	    lg.per_conn <= 0 ||
 	    lg.connecting_max <= 0 || (strcmp(lg.mode, "conns") != 0 &&
 	    strcmp(lg.mode, "open") != 0))
 		usage();

@@ -115,9 +115,10 @@ def scen_a(data):
 
 def scen_b(name, data):
     any_kv = next(iter(data.values()))
-    print("### %s: %d concurrent SSE streams, %d chunks %d ms apart\n"
+    print("### %s: %d concurrent SSE streams, %d chunks %d ms apart, "
+          "%d in turn per kept-alive connection\n"
           % (name, any_kv.get("n", 0), any_kv.get("chunks", 0),
-             any_kv.get("interval_ms", 0)))
+             any_kv.get("interval_ms", 0), any_kv.get("per_conn", 1)))
     direct = data.get("direct", {})
     nginx = data.get("nginx", {})
     dgap = ms(direct, "gap_p99")
@@ -137,7 +138,8 @@ def scen_b(name, data):
         if gap is not None and ngap is not None and t != "nginx":
             vs_nginx = gap - ngap
         rows.append([LABEL[t],
-                     "%d/%d" % (kv.get("intact", 0), kv.get("n", 0)),
+                     "%d/%d" % (kv.get("intact", 0),
+                                kv.get("n", 0) * kv.get("per_conn", 1)),
                      num(ms(kv, "ttfb_p50"), "%.2f"),
                      num(ms(kv, "ttfb_p99"), "%.2f"),
                      num(gap, "%.2f"), num(added, "%+.2f"),

@@ -136,6 +136,85 @@ def test_notify_ready_reload_stop(start_daemon):
         ns.close()
 
 
+class HupOnReady:
+    """A notify socket that sends SIGHUP to a daemon the moment its first
+    READY=1 arrives, as a `systemctl reload` right after start-up does.
+    The sender's pid comes with each datagram (SO_PASSCRED), so the signal
+    leaves before the test even knows the daemon's port."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="llmph", dir="/tmp")
+        self.address = os.path.join(self.dir, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self.sock.bind(self.address)
+        self.sock.settimeout(0.1)
+        self.hupped = set()
+        self.msgs = []              # [(pid, text)]
+        self.cond = threading.Condition()
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        creds = socket.CMSG_SPACE(12)       # struct ucred: pid, uid, gid
+        while self.running:
+            try:
+                data, anc, _, _ = self.sock.recvmsg(4096, creds)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            pid = None
+            for level, kind, value in anc:
+                if level == socket.SOL_SOCKET and \
+                        kind == socket.SCM_CREDENTIALS:
+                    pid = int.from_bytes(value[:4], "little")
+            if pid is not None and pid not in self.hupped and \
+                    b"READY=1" in data.split(b"\n"):
+                self.hupped.add(pid)
+                os.kill(pid, signal.SIGHUP)
+            with self.cond:
+                self.msgs.append((pid, data.decode()))
+                self.cond.notify_all()
+
+    def texts(self, pid):
+        with self.cond:
+            return [m for p, m in self.msgs if p == pid]
+
+    def close(self):
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def test_sighup_right_after_ready_reloads(start_daemon):
+    """READY=1 means ready for everything, reloads included: SIGHUP sent
+    as soon as it arrives must reload, never kill (SIGHUP's default)."""
+    hup = HupOnReady()
+    try:
+        env = {"NOTIFY_SOCKET": hup.address, "WATCHDOG_USEC": ""}
+        for run in range(20):
+            try:
+                d = start_daemon([itlib.simulated_provider()],
+                                 extra_env=env)
+            except (AssertionError, OSError, itlib.IncompleteBody) as e:
+                pytest.fail("run %d: the daemon did not survive a SIGHUP "
+                            "sent at READY=1 (%s)" % (run, e))
+            assert d.err.wait_for(r"reload: .* loaded", 10 * itlib.SLOW), \
+                "run %d: no reload after SIGHUP:\n%s" % (run, d.stderr())
+            itlib.wait_until(
+                lambda: [m for m in hup.texts(d.pid)
+                         if "READY=1" in m.split("\n")][1:],
+                10 * itlib.SLOW, "run %d: READY=1 after the reload" % run)
+            assert d.pid in hup.hupped
+            d.healthy()
+            assert d.stop() == 0, "run %d: %r" % (run, d.returncode)
+    finally:
+        hup.close()
+
+
 def test_notify_watchdog_pace(start_daemon):
     ns = NotifySocket(abstract=True)
     try:

@@ -8,9 +8,16 @@
  * registers for its close.  Open connections are filed by socket, so
  * that a request finds its conn at once.  It does not answer anything:
  * a close ends the exchange in flight through mock_exch_gone().
+ * Every accepted socket gets TCP_NODELAY, as a provider's front end
+ * (nginx's tcp_nodelay) does: without it, on a kept-alive connection a
+ * stream's second event waits for the client's delayed ACK (~40 ms).
  */
 
 #include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <err.h>
 #include <stdlib.h>
@@ -55,6 +62,10 @@ static void
 mock_conn_attach(struct conn *c, struct evhttp_connection *evcon,
     evutil_socket_t fd)
 {
+	int	one = 1;
+
+	/* Best effort: a socket that refuses it still works, only later. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	TAILQ_REMOVE(&mock.pending, c, entry);
 	TAILQ_INSERT_TAIL(&mock.open, c, entry);
 	c->adopted = 1;

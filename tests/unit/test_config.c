@@ -39,6 +39,7 @@ static void	test_burst_zero(void);
 static void	test_provider_names(void);
 static void	test_duplicate(void);
 static void	test_missing(void);
+static void	test_required(void);
 static void	test_listen(void);
 static void	test_base_url(void);
 static void	test_default_provider(void);
@@ -471,6 +472,35 @@ test_missing(void)
 	    "t.conf:2: providers[0].base_url is required for type \"proxy\"");
 	test_fail_prov("base_url = \"http://h\";", "t.conf:2: providers[0]."
 	    "api_key_env or api_key_file is required unless auth is \"none\"");
+}
+
+/*
+ * The keys the table marks required are the ones the loader refuses to
+ * go without, each in its place ("is required" at its group's line), and
+ * of a kind the loader can tell missing (not a number, always defaulted).
+ */
+static void
+test_required(void)
+{
+	const struct confkey	*k;
+	char			 names[256] = "";
+
+	for (k = confkey_table; k < confkey_table + confkey_count; k++) {
+		if (!(k->flags & CONFKEY_REQUIRED))
+			continue;
+		UNIT_ASSERT(k->type == CONFKEY_STRING ||
+		    k->type == CONFKEY_LIST || k->type == CONFKEY_PROVIDERS);
+		strncat(names, k->name, sizeof names - strlen(names) - 2);
+		strcat(names, " ");
+	}
+	UNIT_ASSERT_STR_EQ(names, "providers name match ");
+	test_fail("log_level = \"warn\";\n", "t.conf:1: providers is required");
+	test_fail("providers = (\n{ type = \"simulated\"; },\n"
+	    "{ name = \"q\"; type = \"simulated\"; }\n);",
+	    "t.conf:2: providers[0].name is required");
+	test_fail("providers = (\n{ name = \"q\"; type = \"simulated\"; },\n"
+	    "{ type = \"simulated\"; }\n);",
+	    "t.conf:3: providers[1].name is required");
 }
 
 /* listen takes IPv4, bracketed IPv6 and localhost, with a port. */
@@ -1218,6 +1248,7 @@ test_models_bad(void)
 
 static const struct unit_test tests[] = {
 	{ "defaults", test_defaults },
+	{ "required", test_required },
 	{ "all_keys", test_all_keys },
 	{ "int_for_float", test_int_for_float },
 	{ "unknown_keys", test_unknown_keys },
