@@ -93,7 +93,7 @@ const struct confkey confkey_table[] = {
 	{ CONFKEY_P(name), .type = CONFKEY_STRING, .flags = CONFKEY_REQUIRED,
 	  .check = confval_name, .doc = "The URL prefix: /NAME/... "
 	  "Letters, digits, _ . and -, unique, at most 64 bytes, not . or .. "
-	  "and not healthz, metrics, status, v1 or batch." },
+	  "and not healthz, metrics, status, v1, batch or ui." },
 	{ CONFKEY_P(type), CONFKEY_ENUM(PROVIDER_PROXY, confkey_types),
 	  .doc = "proxy forwards to base_url; simulated answers locally, "
 	  "with no network and no key." },

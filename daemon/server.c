@@ -8,12 +8,12 @@
  * daemon keeps the accept path in its hands: conn.c answers accept()
  * failures and sees every connection first.
  * Every request is routed by route.c: /healthz, /status and /metrics are
- * answered here, a provider's requests go to stream.c, everything else
- * gets a JSON error.
+ * answered here, the status page (/ and /ui) by ui.c, a provider's
+ * requests go to stream.c, everything else gets a JSON error.
  * Header and body size limits are set here, since evhttp has none by
  * default.  Before routing, each request passes guard.c's checks in order:
  * hygiene (400, close), Host (403), Origin and preflight (403 or 204),
- * client token (401; /healthz alone is open).
+ * client token (401; /healthz and the status page are open).
  */
 #include <sys/queue.h>
 #include <sys/resource.h>
@@ -50,6 +50,7 @@
 #include "server.h"
 #include "reply.h"
 #include "stream.h"
+#include "ui.h"
 #include "xmalloc.h"
 
 /* After the last stream ended, time for its final bytes to be written. */
@@ -472,6 +473,10 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	case ROUTE_METRICS:
 		server_metrics(req);
 		break;
+	case ROUTE_UI:
+		if (server_get_only(req, "the status page") == 0)
+			ui_serve(req);
+		break;
 	case ROUTE_RESERVED:
 	default:
 		reply_error(req, NULL, 404, "llmproxy_not_found",
@@ -570,7 +575,9 @@ server_guard_caller(struct server *srv, struct evhttp_request *req,
 			return -1;
 		}
 	}
-	if (r->kind == ROUTE_HEALTHZ || guard_token(srv->cf,
+	/* The status page holds no data: it asks for a token itself. */
+	if (r->kind == ROUTE_HEALTHZ || r->kind == ROUTE_UI ||
+	    guard_token(srv->cf,
 	    evhttp_find_header(in, "Authorization"),
 	    evhttp_find_header(in, "x-api-key")) == GUARD_OK)
 		return 0;
