@@ -57,8 +57,9 @@ const struct confkey confkey_table[] = {
 	{ CONFKEY_T(default_provider), .type = CONFKEY_STRING,
 	  .check = confval_name, .doc = "A provider name: /v1/... then goes to that provider too." },
 	{ CONFKEY_TL(client_tokens), .check = confval_token,
-	  .doc = "If not empty, every request but /healthz must carry one of "
-	  "these as a Bearer token or x-api-key, else 401." },
+	  .doc = "If not empty, every request but /healthz and the status "
+	  "page (/, /ui) must carry one of these as a Bearer token or "
+	  "x-api-key, else 401." },
 	{ CONFKEY_T(max_body_size), CONFKEY_INT(16777216, 1, 1073741824),
 	  .doc = "Largest request body, in bytes; a larger one gets 413." },
 	{ CONFKEY_T(shutdown_timeout), .type = CONFKEY_FLOAT, .fdef = 30,

@@ -282,6 +282,7 @@ def test_page_follows_the_queue(start_daemon, mock, browser):
                 lambda t: t == "3 / 10", "3 queued on the page")
     assert b.field("slow", "in_flight") == "1 / 1"
     if os.environ.get("LLMPROXYD_UI_SCREENSHOT"):
+        b.driver.set_window_size(780, 420)
         b.driver.save_screenshot(os.environ["LLMPROXYD_UI_SCREENSHOT"])
     # Each answer lets the next one in: the count goes down as it happens.
     b.wait_text('[data-provider="slow"] [data-field="queued"]',
