@@ -9,8 +9,9 @@
  * never drift from it: nothing but those exact blocks may run or style
  * the page.  The tags must be written bare (<script>, <style>) and each
  * closed, and neither may hold "</script>" or "</style>" in a string or
- * comment of its own; a page without both is a build error.  It runs at build time only,
- * is never installed, and links nothing of the daemon's.
+ * comment of its own; a page without both is a build error.  HTML
+ * comments may name the tags.  It runs at build time only, is never
+ * installed, and links nothing of the daemon's.
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -126,6 +126,19 @@ class Prometheus:
     """Prometheus on a loopback port with a scratch data directory."""
 
     def __init__(self, config, datadir):
+        # The free port may be taken before Prometheus binds it (other
+        # programs run here too): try another, a few times.
+        for attempt in range(3):
+            try:
+                self._start(config, datadir)
+                return
+            except AssertionError:
+                if attempt == 2 or "address already in use" not in \
+                        self.err.text():
+                    raise
+                self.stop()
+
+    def _start(self, config, datadir):
         self.port = _free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         # Nothing that would reach out: no remote write or service
