@@ -321,6 +321,10 @@ def test_page_asks_for_the_token(start_daemon, browser):
         b.driver.find_element("css selector",
                               "#token-form button").click()
 
+    submit("jeton-\u00e9t\u00e9")
+    b.wait_text("#token-why", lambda t: "visible ASCII" in t,
+                "the prompt to say what a token looks like")
+    assert b.js("return sessionStorage.length") == 0
     submit("not-the-token")
     b.wait_text("#token-why", lambda t: "refused" in t,
                 "the prompt to say the token was refused")
