@@ -33,8 +33,9 @@ DASHBOARD = os.path.join(CONTRIB, "grafana", "llmproxyd.json")
 RULES = "llmproxyd-rules.yml"
 
 # Metric names the SPEC defines for capabilities still to come (sections
-# 11 to 14).  The dashboard may use them before the daemon exports them;
-# their expressions must evaluate, and return data once they are exported.
+# 11 to 14), or that have series only once something happened (a
+# fallback).  The dashboard may use them before the daemon has series of
+# them; their expressions must evaluate, and return data once it has.
 SPEC_LATER = {
     "llmproxy_client_requests_total", "llmproxy_client_queue_depth",
     "llmproxy_batches_total", "llmproxy_fallbacks_total",
@@ -234,17 +235,12 @@ class Traffic:
 
 
 def _exported(port):
-    """The metric names the daemon exports now (histogram series too)."""
+    """The metric names the daemon has series of now (a family with no
+    series yet, such as fallbacks never taken, is not counted)."""
     r = request(port, "GET", "/metrics",
                 [("Authorization", "Bearer " + itlib.CLIENT_TOKEN)])
     assert r.status == 200, r.status
-    names = set()
-    for m in re.finditer(r"^# TYPE (\S+) (\S+)$", r.body.decode(), re.M):
-        names.add(m.group(1))
-        if m.group(2) == "histogram":
-            names.update(m.group(1) + s for s in ("_bucket", "_sum",
-                                                  "_count"))
-    return names
+    return set(re.findall(r"^(llmproxy_\w+)[{ ]", r.body.decode(), re.M))
 
 
 def _dashboard_exprs():
