@@ -61,8 +61,9 @@ const struct confkey confkey_table[] = {
 	{ CONFKEY_T(default_provider), .type = CONFKEY_STRING,
 	  .check = confval_name, .doc = "A provider name: /v1/... then goes to that provider too." },
 	{ CONFKEY_TL(client_tokens), .check = confval_token,
-	  .doc = "If not empty, every request but /healthz must carry one of "
-	  "these as a Bearer token or x-api-key, else 401." },
+	  .doc = "If not empty, every request but /healthz and the status "
+	  "page (/, /ui) must carry one of these as a Bearer token or "
+	  "x-api-key, else 401." },
 	{ CONFKEY_T(max_body_size), CONFKEY_INT(16777216, 1, 1073741824),
 	  .doc = "Largest request body, in bytes; a larger one gets 413." },
 	{ CONFKEY_T(batch_max_items), CONFKEY_INT(1000, 1, 100000),
@@ -99,7 +100,7 @@ const struct confkey confkey_table[] = {
 	{ CONFKEY_P(name), .type = CONFKEY_STRING, .flags = CONFKEY_REQUIRED,
 	  .check = confval_name, .doc = "The URL prefix: /NAME/... "
 	  "Letters, digits, _ . and -, unique, at most 64 bytes, not . or .. "
-	  "and not healthz, metrics, status, v1 or batch." },
+	  "and not healthz, metrics, status, v1, batch or ui." },
 	{ CONFKEY_P(type), CONFKEY_ENUM(PROVIDER_PROXY, confkey_types),
 	  .doc = "proxy forwards to base_url; simulated answers locally, "
 	  "with no network and no key." },

@@ -30,7 +30,7 @@
 
 /* Names the daemon routes itself (route.c has the same list). */
 static const char *const confval_reserved[] = {
-	"healthz", "metrics", "status", "v1", "batch", NULL
+	"healthz", "metrics", "status", "v1", "batch", "ui", NULL
 };
 
 static int	confval_take_secret(char *buf, size_t len, char **key,
@@ -172,7 +172,7 @@ confval_name(char *v)
 	for (i = 0; confval_reserved[i] != NULL; i++) {
 		if (strcasecmp(v, confval_reserved[i]) == 0)
 			return "is reserved (healthz, metrics, status, v1, "
-			    "batch)";
+			    "batch, ui)";
 	}
 	return NULL;
 }

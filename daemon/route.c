@@ -7,8 +7,9 @@
  * segment ("." or "..", also percent-encoded, also when an encoded slash
  * or a backslash is what delimits it), so a client can never climb out of
  * a provider's base_url.  The first path segment picks the answer: the
- * daemon's endpoints (/healthz, /status, /metrics, exactly), the other
- * reserved names, "/v1" for the default provider, or a provider by name.
+ * daemon's endpoints (/healthz, /status, /metrics, the status page at / and
+ * /ui, exactly), the other reserved names, "/v1" for the default provider,
+ * or a provider by name.
  * It does not decode or normalise the rest of the target, which goes to
  * the upstream byte for byte, and it does not look at the method.
  */
@@ -35,6 +36,7 @@ static const char *const route_reserved[] = {
 	"status",
 	"v1",
 	"batch",
+	"ui",
 	NULL
 };
 
@@ -199,6 +201,8 @@ route_endpoint(const char *uri, size_t len, struct route *r)
 		r->kind = ROUTE_METRICS;
 	else if (route_name_is(name, len, "batch"))
 		r->kind = ROUTE_BATCH;
+	else if (route_name_is(name, len, "ui"))
+		r->kind = ROUTE_UI;
 }
 
 /* Resolve uri (the request target as received) against cf into *r. */
@@ -216,8 +220,8 @@ route_resolve(const struct config *cf, const char *uri, struct route *r)
 		return;
 	name = uri + 1;
 	len = strcspn(name, "/?");
-	if (len == 0) {
-		r->kind = ROUTE_UNKNOWN;	/* "/" or "/?..." */
+	if (len == 0) {		/* "/" is the status page, "//" no path */
+		r->kind = name[0] == '/' ? ROUTE_BAD : ROUTE_UI;
 		return;
 	}
 	if (route_name_is(name, len, "v1")) {

@@ -21,6 +21,7 @@ enum route_kind {
 	ROUTE_STATUS,		/* GET /status */
 	ROUTE_METRICS,		/* GET /metrics */
 	ROUTE_BATCH,		/* POST /batch (SPEC 12) */
+	ROUTE_UI,		/* GET / and /ui: the status page */
 	ROUTE_RESERVED,		/* a reserved name with no endpoint yet */
 	ROUTE_UNKNOWN,		/* no provider of that name: 404 */
 	ROUTE_BAD		/* not origin-form, or a dot segment: 400 */

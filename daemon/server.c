@@ -8,12 +8,12 @@
  * daemon keeps the accept path in its hands: conn.c answers accept()
  * failures and sees every connection first.
  * Every request is routed by route.c: /healthz, /status and /metrics are
- * answered here, a provider's requests go to exchange.c, everything else
- * gets a JSON error.
+ * answered here, the status page (/ and /ui) by ui.c, a provider's
+ * requests go to exchange.c, everything else gets a JSON error.
  * Header and body size limits are set here, since evhttp has none by
  * default.  Before routing, each request passes guard.c's checks in order:
  * hygiene (400, close), Host (403), Origin and preflight (403 or 204),
- * client token (401; /healthz alone is open).
+ * client token (401; /healthz and the status page are open).
  */
 #include <sys/queue.h>
 #include <sys/resource.h>
@@ -53,6 +53,7 @@
 #include "route.h"
 #include "server.h"
 #include "reply.h"
+#include "ui.h"
 #include "xmalloc.h"
 
 /* After the last exchange ended, time for its final bytes to be written. */
@@ -466,6 +467,7 @@ server_request_cb(struct evhttp_request *req, void *arg)
 	case ROUTE_STATUS:
 	case ROUTE_HEALTHZ:
 	case ROUTE_METRICS:
+	case ROUTE_UI:
 		server_endpoint(srv, req, &r);
 		break;
 	case ROUTE_UNKNOWN:
@@ -570,7 +572,9 @@ server_guard_caller(struct server *srv, struct evhttp_request *req,
 			return -1;
 		}
 	}
-	if (r->kind == ROUTE_HEALTHZ || guard_token(srv->cf,
+	/* The status page holds no data: it asks for a token itself. */
+	if (r->kind == ROUTE_HEALTHZ || r->kind == ROUTE_UI ||
+	    guard_token(srv->cf,
 	    evhttp_find_header(in, "Authorization"),
 	    evhttp_find_header(in, "x-api-key"), client) == GUARD_OK)
 		return 0;
@@ -745,6 +749,8 @@ server_endpoint(struct server *srv, struct evhttp_request *req,
 		server_status(srv, req);
 	else if (r->kind == ROUTE_METRICS)
 		server_metrics(req);
+	else if (r->kind == ROUTE_UI)
+		ui_serve(req);
 	else
 		server_reply_json(req, 200, "{\"status\":\"ok\"}");
 }

@@ -10,6 +10,9 @@ libcurl4-openssl-dev libjansson-dev libconfig-dev libsystemd-dev curl"
 TEST_PACKAGES="python3-httpx python3-pytest python3-pytest-timeout
 python3-prometheus-client clang
 libclang-rt-14-dev libfuzzer-14-dev valgrind systemd groff-base man-db"
+# The status page in a browser, the dashboard and alerts in Prometheus.
+TEST_PACKAGES="$TEST_PACKAGES chromium chromium-driver python3-selenium
+prometheus"
 
 # llmproxyctl top is driven in tmux; the Debian package is built from a
 # clone (git) with dpkg-buildpackage and dh, and checked with lintian.

@@ -18,7 +18,7 @@ def test_healthz(daemon):
 
 def test_unknown_provider_is_404_listing_prefixes(daemon, mock):
     for method, target in (("POST", "/nosuch/v1/chat/completions"),
-                           ("GET", "/nosuch"), ("GET", "/"),
+                           ("GET", "/nosuch"), ("GET", "/UI"),
                            ("GET", "/OA/v1/models")):
         body = b"{}" if method == "POST" else None
         r = request(daemon.port, method, target,

@@ -421,7 +421,7 @@ static void
 test_provider_names(void)
 {
 	const char	*reserved =
-	    "is reserved (healthz, metrics, status, v1, batch)";
+	    "is reserved (healthz, metrics, status, v1, batch, ui)";
 	char		 want[256];
 	struct config	*cf;
 
@@ -430,6 +430,7 @@ test_provider_names(void)
 	test_fail("providers = ( { name = \"status\"; } );", want);
 	test_fail("providers = ( { name = \"V1\"; } );", want);
 	test_fail("providers = ( { name = \"healthz\"; } );", want);
+	test_fail("providers = ( { name = \"UI\"; } );", want);
 	test_fail("providers = ( { name = \"..\"; } );",
 	    "t.conf:1: providers[0].name must not be . or ..");
 	test_fail("providers = ( { name = \"a/b\"; } );",
@@ -581,7 +582,7 @@ test_default_provider(void)
 	    "_ . or -");
 	test_fail("default_provider = \"v1\";\n" TEST_SIM, "t.conf:1: "
 	    "default_provider is reserved (healthz, metrics, status, v1, "
-	    "batch)");
+	    "batch, ui)");
 	cf = test_load(TEST_SIM "default_provider = \"p\";\n");
 	UNIT_ASSERT_STR_EQ(cf->default_provider, "p");
 	config_free(cf);

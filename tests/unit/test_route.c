@@ -102,8 +102,13 @@ test_providers(void)
 	test_expect(&cf, "/nosuch/v1/chat/completions", ROUTE_UNKNOWN);
 	test_expect(&cf, "/nosuch", ROUTE_UNKNOWN);
 	test_expect(&cf, "/OpenAI/v1/models", ROUTE_UNKNOWN);
-	test_expect(&cf, "/", ROUTE_UNKNOWN);
-	test_expect(&cf, "/?x=1", ROUTE_UNKNOWN);
+	test_expect(&cf, "/", ROUTE_UI);
+	test_expect(&cf, "/?x=1", ROUTE_UI);
+	test_expect(&cf, "/ui", ROUTE_UI);
+	test_expect(&cf, "/ui?x=1", ROUTE_UI);
+	test_expect(&cf, "/ui/", ROUTE_RESERVED);
+	test_expect(&cf, "/ui/x", ROUTE_RESERVED);
+	test_expect(&cf, "/UI", ROUTE_UNKNOWN);
 }
 
 /* A name that is a prefix of another matches only itself. */
@@ -278,6 +283,7 @@ test_name_is_reserved(void)
 	UNIT_ASSERT(route_name_is_reserved("status"));
 	UNIT_ASSERT(route_name_is_reserved("v1"));
 	UNIT_ASSERT(route_name_is_reserved("batch"));
+	UNIT_ASSERT(route_name_is_reserved("ui"));
 	UNIT_ASSERT(!route_name_is_reserved("openai"));
 	UNIT_ASSERT(!route_name_is_reserved("v"));
 	UNIT_ASSERT(!route_name_is_reserved("v1x"));
