@@ -370,7 +370,8 @@ config_check_literal(const struct confkey *k, const config_setting_t *s,
 		    sizeof path));
 	if (text == NULL)
 		return 0;
-	f = conftext_int(text, config_setting_source_line(s), k->name, &v);
+	f = conftext_int(text, config_setting_source_line(s), k->name,
+	    config_setting_get_int64(s), &v);
 	free(own);
 	if (f == CONFTEXT_NONE || (f == CONFTEXT_INT &&
 	    v == config_setting_get_int64(s)))

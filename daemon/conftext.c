@@ -20,12 +20,13 @@
 
 static const char *conftext_line(const char *text, int line);
 static enum conftext_found conftext_on_line(const char *p, const char *name,
-		    long long *value);
+		    long long kept, long long *value);
 static enum conftext_found conftext_literal(const char *p, long long *value);
 static int	conftext_is_name(int c);
 
 enum conftext_found
-conftext_int(const char *text, int line, const char *name, long long *value)
+conftext_int(const char *text, int line, const char *name, long long kept,
+    long long *value)
 {
 	const char		*p;
 	enum conftext_found	 f;
@@ -34,7 +35,8 @@ conftext_int(const char *text, int line, const char *name, long long *value)
 	for (n = line; n > 0 && n >= line - CONFTEXT_LOOKBACK; n--) {
 		if ((p = conftext_line(text, n)) == NULL)
 			return CONFTEXT_NONE;
-		if ((f = conftext_on_line(p, name, value)) != CONFTEXT_NONE)
+		if ((f = conftext_on_line(p, name, kept, value)) !=
+		    CONFTEXT_NONE)
 			return f;
 	}
 	return CONFTEXT_NONE;
@@ -54,12 +56,19 @@ conftext_line(const char *text, int line)
 	return p;
 }
 
-/* Look for "name [=:] LITERAL" in the line starting at p. */
+/*
+ * Look for "name [=:] LITERAL" in the line starting at p.  A line may
+ * name one key several times (a provider and its model groups on one
+ * line): a literal equal to kept wins; else the first one found counts.
+ */
 static enum conftext_found
-conftext_on_line(const char *p, const char *name, long long *value)
+conftext_on_line(const char *p, const char *name, long long kept,
+    long long *value)
 {
-	const char	*end = strchr(p, '\n'), *q;
-	size_t		 len = strlen(name);
+	const char		*end = strchr(p, '\n'), *q;
+	size_t			 len = strlen(name);
+	enum conftext_found	 first = CONFTEXT_NONE, f;
+	long long		 v, first_v = 0;
 
 	if (end == NULL)
 		end = p + strlen(p);
@@ -76,9 +85,17 @@ conftext_on_line(const char *p, const char *name, long long *value)
 		q++;
 		while (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')
 			q++;
-		return conftext_literal(q, value);
+		if ((f = conftext_literal(q, &v)) == CONFTEXT_INT && v == kept) {
+			*value = v;
+			return f;
+		}
+		if (first == CONFTEXT_NONE) {
+			first = f;
+			first_v = v;
+		}
 	}
-	return CONFTEXT_NONE;
+	*value = first_v;
+	return first;
 }
 
 /* Read an integer literal at p: [+-] digits, or [+-] 0x hex digits. */

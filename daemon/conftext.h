@@ -22,9 +22,11 @@ enum conftext_found {
 /*
  * Find "name = LITERAL" (or "name: LITERAL") for the setting libconfig
  * places on line (from 1) of text, and read the literal as libconfig's
- * grammar writes integers (decimal or 0x hex, a sign allowed).
+ * grammar writes integers (decimal or 0x hex, a sign allowed).  When the
+ * line names the key more than once, the literal equal to kept (what
+ * libconfig read) is the one found, if there is one.
  */
 enum conftext_found conftext_int(const char *text, int line,
-		    const char *name, long long *value);
+		    const char *name, long long kept, long long *value);
 
 #endif /* CONFTEXT_H */

@@ -95,7 +95,7 @@ def test_other_methods_are_405(daemon, mock):
             assert r.status == 405, (method, target, r.status)
             assert r.header("Allow") == "GET, HEAD"
             assert r.header("Content-Type") == "application/json"
-            assert r.json()["error"]["code"] == "llmproxy_method"
+            assert r.json()["error"]["code"] == "llmproxy_method_not_allowed"
     for target in ("/ui/", "/ui/x"):
         r = ui_get(daemon.port, target)
         assert r.status == 404 and r.json()["error"]["code"] == \

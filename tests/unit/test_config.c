@@ -64,6 +64,7 @@ static void	test_wrapped_integers(void);
 static void	test_directory(void);
 static void	test_shipped_keys(void);
 static int	test_shows_default(const char *text, const struct confkey *k);
+static void	test_key_twice_on_a_line(void);
 static void	test_models(void);
 static void	test_models_bad(void);
 
@@ -1176,6 +1177,28 @@ test_directory(void)
 	free(cause);
 }
 
+/*
+ * One line may name a key twice (a provider and its group): each value
+ * is checked against its own literal, and a wrapped one is still caught.
+ */
+static void
+test_key_twice_on_a_line(void)
+{
+	struct config	*cf;
+
+	cf = test_load("providers = ( { name = \"p\"; type = \"simulated\"; "
+	    "max_concurrent = 2; models = ( { match = \"a\"; "
+	    "max_concurrent = 3; } ); } );\n");
+	UNIT_ASSERT_INT_EQ(cf->providers[0].max_concurrent, 2);
+	UNIT_ASSERT_INT_EQ(cf->providers[0].models[0].max_concurrent, 3);
+	config_free(cf);
+	test_fail("providers = ( { name = \"p\"; type = \"simulated\"; "
+	    "max_concurrent = 2; models = ( { match = \"a\"; "
+	    "max_concurrent = 4294967299; } ); } );\n", "t.conf:1: "
+	    "providers[0].models[0].max_concurrent must be between 0 and "
+	    "1000000");
+}
+
 /* Model groups parse with their defaults; the first match wins. */
 static void
 test_models(void)
@@ -1279,6 +1302,7 @@ static const struct unit_test tests[] = {
 	{ "wrapped_integers", test_wrapped_integers },
 	{ "directory", test_directory },
 	{ "shipped_keys", test_shipped_keys },
+	{ "key_twice_on_a_line", test_key_twice_on_a_line },
 	{ "models", test_models },
 	{ "models_bad", test_models_bad }
 };
