@@ -602,6 +602,15 @@ class RawConn:
         self.close()
 
 
+def closed_port():
+    """A loopback port nothing listens on (connecting to it is refused)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def request(port, method, target, headers=(), body=None, timeout=10.0,
             version="HTTP/1.1"):
     """One request on a fresh connection; return the whole Response."""

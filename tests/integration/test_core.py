@@ -12,8 +12,6 @@ own 429s give (SPEC 5, issue 11), as a client sees them.
   admitted: the request bucket's refill behind the queue.
 """
 
-import socket
-
 import pytest
 
 import itlib
@@ -28,14 +26,6 @@ BODY = {"model": "m", "max_tokens": 4,
 def _post(port, target, headers=(), timeout=30.0):
     return request(port, "POST", target, [JSON_CT] + list(headers),
                    jbody(BODY), timeout=timeout * SLOW)
-
-
-def _closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def _requests_by_code(d, provider):
@@ -87,7 +77,7 @@ def test_connect_error_backs_off(start_daemon):
     jitter lies between them, so ten of them add up to seconds, where
     retrying at once takes milliseconds."""
     d = start_daemon([itlib.proxy_provider(
-        "oa", "http://127.0.0.1:%d" % _closed_port(), retries=2)])
+        "oa", "http://127.0.0.1:%d" % itlib.closed_port(), retries=2)])
     t0 = now()
     for _ in range(5):
         r = _post(d.port, "/oa" + CHAT)

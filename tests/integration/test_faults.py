@@ -13,14 +13,6 @@ import itlib
 from itlib import SLOW, RawConn, jbody, now, request, stream_request
 
 
-def _closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 class Blackhole:
     """A listener whose accept queue is full: connects to it hang."""
 
@@ -86,7 +78,7 @@ def _fault_providers(mock, dead_port, **timeouts):
 
 @pytest.fixture
 def fdaemon(start_daemon, mock):
-    return start_daemon(_fault_providers(mock, _closed_port()))
+    return start_daemon(_fault_providers(mock, itlib.closed_port()))
 
 
 def _ok(d, prov="oa"):
