@@ -33,32 +33,13 @@
 #include "confkey.h"
 #include "conftext.h"
 #include "confval.h"
+#include "confint.h"
 #include "xmalloc.h"
 
-/* Where messages point and relative paths start. */
-struct config_ctx {
-	const char	*file;		/* the name used in messages */
-	const char	*dir;		/* base of relative paths */
-	const char	*text;		/* the file's text, or NULL */
-	char		 prefix[64];	/* "", "providers[N]." or
-					   "providers[N].models[M]." */
-};
-
-static int	config_fail(const struct config_ctx *cx,
-		    const config_setting_t *s, const char *key, char **cause,
-		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static const char *config_where(const struct config_ctx *cx,
 		    const char *file, char *buf, size_t len);
-static const config_setting_t *config_member(const config_setting_t *g,
-		    const char *name);
-static void	config_set_defaults(void *base, enum confkey_scope scope);
-static void	config_free_fields(void *base, enum confkey_scope scope);
 static void	config_free_list(char **list, size_t n);
-static void	config_free_models(struct provider_config *p);
 static void	config_wipe_free(char *s);
-static int	config_parse_group(void *base, const config_setting_t *g,
-		    enum confkey_scope scope, struct config_ctx *cx,
-		    char **cause);
 static int	config_parse_value(void *base, const struct confkey *k,
 		    const config_setting_t *s, struct config_ctx *cx,
 		    char **cause);
@@ -74,14 +55,6 @@ static int	config_parse_list(void *base, const struct confkey *k,
 static int	config_parse_providers(struct config *cf,
 		    const config_setting_t *s, struct config_ctx *cx,
 		    char **cause);
-static int	config_parse_models(struct provider_config *p,
-		    const config_setting_t *s, struct config_ctx *cx,
-		    char **cause);
-static int	config_check_model(struct provider_config *p, size_t i,
-		    const config_setting_t *g, struct config_ctx *cx,
-		    char **cause);
-static int	config_match_one(const char *match, const char *model,
-		    size_t len);
 static int	config_check_required(const void *base,
 		    enum confkey_scope scope, const config_setting_t *g,
 		    struct config_ctx *cx, char **cause);
@@ -104,10 +77,6 @@ static int	config_check_literal(const struct confkey *k,
 		    const config_setting_t *s, struct config_ctx *cx,
 		    char **cause);
 static char	*config_read_text(const char *path);
-static int	config_check_listen(struct config *cf,
-		    const config_setting_t *root, struct config_ctx *cx,
-		    char **cause);
-static int	config_same_address(const char *a, const char *b);
 static char	*config_dirname(const char *path);
 static struct config *config_from_lc(config_t *lc, int ok,
 		    struct config_ctx *cx, char **cause);
@@ -127,7 +96,7 @@ config_where(const struct config_ctx *cx, const char *file, char *buf,
 }
 
 /* Set *cause to "file:line: PREFIXkey why" for setting s; return -1. */
-static int
+int
 config_fail(const struct config_ctx *cx, const config_setting_t *s,
     const char *key, char **cause, const char *fmt, ...)
 {
@@ -147,7 +116,7 @@ config_fail(const struct config_ctx *cx, const config_setting_t *s,
 }
 
 /* Return g's member called name, or g itself (for its line) if absent. */
-static const config_setting_t *
+const config_setting_t *
 config_member(const config_setting_t *g, const char *name)
 {
 	const config_setting_t	*s;
@@ -157,7 +126,7 @@ config_member(const config_setting_t *g, const char *name)
 }
 
 /* Fill every field of scope in base with its default. */
-static void
+void
 config_set_defaults(void *base, enum confkey_scope scope)
 {
 	const struct confkey	*k;
@@ -209,21 +178,8 @@ config_free_list(char **list, size_t n)
 	free(list);
 }
 
-/* Free p's model groups. */
-static void
-config_free_models(struct provider_config *p)
-{
-	size_t	i;
-
-	for (i = 0; i < p->nmodels; i++)
-		config_free_fields(&p->models[i], CONFKEY_SCOPE_MODEL);
-	free(p->models);
-	p->models = NULL;
-	p->nmodels = 0;
-}
-
 /* Free every string and list of scope that base holds. */
-static void
+void
 config_free_fields(void *base, enum confkey_scope scope)
 {
 	const struct confkey	*k;
@@ -244,7 +200,7 @@ config_free_fields(void *base, enum confkey_scope scope)
 }
 
 /* Parse every member of group g into base through the table. */
-static int
+int
 config_parse_group(void *base, const config_setting_t *g,
     enum confkey_scope scope, struct config_ctx *cx, char **cause)
 {
@@ -496,77 +452,6 @@ config_parse_providers(struct config *cf, const config_setting_t *s,
 	return 0;
 }
 
-/* Parse a provider's models list into p->models, each checked whole. */
-static int
-config_parse_models(struct provider_config *p, const config_setting_t *s,
-    struct config_ctx *cx, char **cause)
-{
-	const config_setting_t	*g;
-	size_t			 plen = strlen(cx->prefix);
-	char			 key[32];
-	int			 i, n;
-
-	if (config_setting_type(s) != CONFIG_TYPE_LIST)
-		return config_fail(cx, s, "models", cause,
-		    "must be a list of groups: ( { match = ...; }, ... )");
-	config_free_models(p);			/* a second models key */
-	n = config_setting_length(s);
-	p->models = xcalloc(n > 0 ? n : 1, sizeof *p->models);
-	for (i = 0; i < n; i++) {
-		g = config_setting_get_elem(s, i);
-		snprintf(key, sizeof key, "models[%d]", i);
-		if (!config_setting_is_group(g))
-			return config_fail(cx, g, key, cause,
-			    "must be a group: { match = ...; ... }");
-		config_set_defaults(&p->models[i], CONFKEY_SCOPE_MODEL);
-		p->nmodels = i + 1;
-		p->models[i].line = config_setting_source_line(g);
-		snprintf(cx->prefix + plen, sizeof cx->prefix - plen, "%s.",
-		    key);
-		if (config_parse_group(&p->models[i], g, CONFKEY_SCOPE_MODEL,
-		    cx, cause) == -1 ||
-		    config_check_model(p, i, g, cx, cause) == -1)
-			return -1;
-		cx->prefix[plen] = '\0';
-	}
-	return 0;
-}
-
-/* Check what model group i's keys say together, and against the others. */
-static int
-config_check_model(struct provider_config *p, size_t i,
-    const config_setting_t *g, struct config_ctx *cx, char **cause)
-{
-	struct model_config	*m = &p->models[i];
-	const char		*e;
-	size_t			 j;
-
-	if (m->match == NULL)
-		return config_fail(cx, g, "match", cause, "is required");
-	for (j = 0; j < i; j++) {
-		e = p->models[j].match;
-		if (strcmp(e, m->match) == 0)
-			return config_fail(cx, config_member(g, "match"),
-			    "match", cause, "\"%s\" is already the match of "
-			    "models[%zu]", m->match, j);
-		if (config_match_one(e, m->match, strlen(m->match)))
-			return config_fail(cx, config_member(g, "match"),
-			    "match", cause, "\"%s\" is never used: models[%zu]"
-			    " (\"%s\") matches first", m->match, j, e);
-	}
-	if (m->requests_per_minute == 0 && m->tokens_per_minute == 0 &&
-	    m->max_concurrent == 0)
-		return config_fail(cx, g, "requests_per_minute", cause,
-		    "tokens_per_minute or max_concurrent must be set: the "
-		    "group has no limit");
-	if (m->burst == 0 && m->requests_per_minute > 0)
-		return config_fail(cx, config_member(g, "burst"), "burst",
-		    cause, "must be >= 1 when requests_per_minute is set");
-	if (m->tokens_per_minute > 0)
-		p->models_tokens = 1;
-	return 0;
-}
-
 /*
  * Fail, at group g's line, unless base has every key of scope that the
  * table marks CONFKEY_REQUIRED: a string or the providers list set, a
@@ -773,50 +658,6 @@ config_check_top(struct config *cf, const config_setting_t *root,
 	return confcheck_providers(cf, cause);
 }
 
-/*
- * Refuse an address listed twice in listen, which would otherwise only
- * fail at start, as a bind error ("Address already in use").
- */
-static int
-config_check_listen(struct config *cf, const config_setting_t *root,
-    struct config_ctx *cx, char **cause)
-{
-	const config_setting_t	*s = config_member(root, "listen"), *e;
-	char			 key[32];
-	size_t			 i, j;
-
-	for (j = 1; j < cf->nlisten; j++) {
-		for (i = 0; i < j; i++) {
-			if (!config_same_address(cf->listen[i], cf->listen[j]))
-				continue;
-			e = config_setting_is_aggregate(s) ?
-			    config_setting_get_elem(s, (unsigned int)j) : s;
-			snprintf(key, sizeof key, "listen[%zu]", j);
-			return config_fail(cx, e != NULL ? e : s, key, cause,
-			    "\"%s\" is already listen[%zu]", cf->listen[j],
-			    i);
-		}
-	}
-	return 0;
-}
-
-/* Return 1 if two listen addresses are the same (localhost: 127.0.0.1). */
-static int
-config_same_address(const char *a, const char *b)
-{
-	static const char	lh[] = "localhost:", v4[] = "127.0.0.1:";
-
-	if (strcmp(a + strlen(a) - 2, ":0") == 0)
-		return 0;	/* each asks the kernel for a port of its own */
-	if (strncmp(a, lh, sizeof lh - 1) == 0 &&
-	    strncmp(b, v4, sizeof v4 - 1) == 0)
-		return strcmp(a + sizeof lh - 1, b + sizeof v4 - 1) == 0;
-	if (strncmp(b, lh, sizeof lh - 1) == 0 &&
-	    strncmp(a, v4, sizeof v4 - 1) == 0)
-		return strcmp(b + sizeof lh - 1, a + sizeof v4 - 1) == 0;
-	return strcmp(a, b) == 0;
-}
-
 /* Load path into a new config; on error set *cause ("path:line: why"). */
 struct config *
 config_load(const char *path, char **cause)
@@ -879,50 +720,6 @@ config_free(struct config *cf)
 	config_free_fields(cf, CONFKEY_SCOPE_TOP);
 	free(cf->path);
 	free(cf);
-}
-
-/*
- * Return 1 if model (len bytes) matches match: the same name, or, for a
- * match ending in '*', a name that starts with what comes before it.  A
- * prefix shadows every longer match it starts (their '*' included).
- */
-static int
-config_match_one(const char *match, const char *model, size_t len)
-{
-	size_t	mlen = strlen(match);
-
-	if (mlen > 0 && match[mlen - 1] == '*')
-		return len >= mlen - 1 && memcmp(match, model, mlen - 1) == 0;
-	return len == mlen && memcmp(match, model, len) == 0;
-}
-
-/* Return the first of pc's model groups that model matches, or NULL. */
-const struct model_config *
-config_match_model(const struct provider_config *pc, const char *model,
-    size_t len)
-{
-	size_t	i;
-
-	for (i = 0; i < pc->nmodels; i++) {
-		if (config_match_one(pc->models[i].match, model, len))
-			return &pc->models[i];
-	}
-	return NULL;
-}
-
-/* Return 1 if a and b listen on the same addresses, in the same order. */
-int
-config_same_listen(const struct config *a, const struct config *b)
-{
-	size_t	i;
-
-	if (a->nlisten != b->nlisten)
-		return 0;
-	for (i = 0; i < a->nlisten; i++) {
-		if (strcmp(a->listen[i], b->listen[i]) != 0)
-			return 0;
-	}
-	return 1;
 }
 
 /* Replace cf's listen addresses with addr alone (the -l option). */
