@@ -39,6 +39,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "provider.h"
+#include "sse.h"
 #include "upstream.h"
 #include "usage.h"
 #include "xmalloc.h"
@@ -50,8 +51,6 @@
 #define ATTEMPT_BACKOFF_MAX_MS	8000
 /* A 429 body larger than this is passed on rather than held. */
 #define ATTEMPT_HOLD_MAX	(64 * 1024)
-/* Bytes of the body kept to see its final event. */
-#define ATTEMPT_TAIL_MAX	32
 
 enum attempt_phase {
 	ATTEMPT_ASKING,
@@ -87,8 +86,7 @@ struct attempt {
 	int				 cancelled;	/* by it: free after */
 	int				 held_failed;	/* the held 429's end */
 	const char			*end_marker; /* SSE: its last event */
-	char				 tail[ATTEMPT_TAIL_MAX];
-	size_t				 tail_len;
+	struct sse_tail			 tail;	/* delivered, its last bytes */
 };
 
 static void	attempt_prepare_body(struct attempt *a);
@@ -108,8 +106,6 @@ static int	attempt_deliver_headers(struct attempt *a,
 static int	attempt_returned(struct attempt *a);
 static int	attempt_body_cb(void *arg, const char *data, size_t len);
 static int	attempt_deliver(struct attempt *a, const char *data,
-		    size_t len);
-static void	attempt_keep_tail(struct attempt *a, const char *data,
 		    size_t len);
 static void	attempt_hold(struct attempt *a, const char *data, size_t len);
 static int	attempt_flush_held(struct attempt *a);
@@ -431,7 +427,7 @@ attempt_deliver(struct attempt *a, const char *data, size_t len)
 	if (a->usage != NULL)
 		usage_reader_feed(a->usage, data, len);
 	if (a->end_marker != NULL)
-		attempt_keep_tail(a, data, len);
+		sse_tail_keep(&a->tail, data, len);
 	/*
 	 * The idle deadline stays armed where it is: attempt_timer_cb sees
 	 * this time and waits the rest (re-arming per chunk cost a heap
@@ -439,25 +435,6 @@ attempt_deliver(struct attempt *a, const char *data, size_t len)
 	 */
 	a->idle_from_ms = clock_now_ms();
 	return 0;
-}
-
-/* Keep the last ATTEMPT_TAIL_MAX bytes delivered. */
-static void
-attempt_keep_tail(struct attempt *a, const char *data, size_t len)
-{
-	size_t	keep;
-
-	if (len >= ATTEMPT_TAIL_MAX) {
-		memcpy(a->tail, data + len - ATTEMPT_TAIL_MAX,
-		    ATTEMPT_TAIL_MAX);
-		a->tail_len = ATTEMPT_TAIL_MAX;
-		return;
-	}
-	keep = a->tail_len + len > ATTEMPT_TAIL_MAX ? ATTEMPT_TAIL_MAX - len :
-	    a->tail_len;
-	memmove(a->tail, a->tail + a->tail_len - keep, keep);
-	memcpy(a->tail + keep, data, len);
-	a->tail_len = keep + len;
 }
 
 /*
@@ -515,8 +492,7 @@ attempt_done_cb(void *arg, enum upstream_result res, const char *why)
 		return;
 	}
 	attempt_reconcile(a);
-	if (a->end_marker == NULL || memmem(a->tail, a->tail_len,
-	    a->end_marker, strlen(a->end_marker)) != NULL) {
+	if (a->end_marker == NULL || sse_tail_has(&a->tail, a->end_marker)) {
 		attempt_finish(a, ATTEMPT_COMPLETE, ACCESS_OK, NULL, NULL);
 		return;
 	}

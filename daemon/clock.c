@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * clock: monotonic and wall-clock readings in milliseconds, and the
- * conversions to struct timeval that every timer needs.
+ * conversions to struct timeval that every timer needs, and dates.
  */
+#include <stdio.h>
 #include <time.h>
 
 #include "clock.h"
@@ -49,4 +50,17 @@ clock_tv_ms(uint64_t ms)
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	return tv;
+}
+
+/* Write wall_ms (since the epoch) as RFC 3339 in UTC, with milliseconds. */
+void
+clock_rfc3339(int64_t wall_ms, char *buf, size_t len)
+{
+	struct tm	tm;
+	time_t		secs = (time_t)(wall_ms / 1000);
+
+	gmtime_r(&secs, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)(wall_ms % 1000));
 }

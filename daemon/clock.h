@@ -9,6 +9,7 @@
 
 #include <sys/time.h>
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Return a monotonic clock in milliseconds. */
@@ -19,5 +20,8 @@ int64_t		clock_wall_ms(void);
 struct timeval	clock_tv_seconds(double seconds);
 /* Return milliseconds as a timeval. */
 struct timeval	clock_tv_ms(uint64_t ms);
+
+/* Write wall_ms (since the epoch) as RFC 3339 in UTC, with milliseconds. */
+void		clock_rfc3339(int64_t wall_ms, char *buf, size_t len);
 
 #endif /* CLOCK_H */

@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -784,18 +783,10 @@ provider_round(double level)
 static json_t *
 provider_time_json(uint64_t mono_ms, uint64_t now, int64_t wall)
 {
-	struct tm	tm;
-	time_t		secs;
-	int64_t		at;
-	char		buf[64];
+	char	buf[64];
 
 	if (mono_ms == 0 || mono_ms <= now)
 		return json_null();
-	at = wall + (int64_t)(mono_ms - now);
-	secs = (time_t)(at / 1000);
-	gmtime_r(&secs, &tm);
-	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(at % 1000));
+	clock_rfc3339(wall + (int64_t)(mono_ms - now), buf, sizeof buf);
 	return json_string(buf);
 }

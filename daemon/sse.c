@@ -225,3 +225,27 @@ sse_parser_feed(struct sse_parser *p, const char *buf, size_t len,
 		sse_line_end(p, cb, arg);
 	}
 }
+
+/* Keep the last SSE_TAIL_MAX bytes of what t has seen, and len more. */
+void
+sse_tail_keep(struct sse_tail *t, const char *data, size_t len)
+{
+	size_t	keep;
+
+	if (len >= SSE_TAIL_MAX) {
+		memcpy(t->bytes, data + len - SSE_TAIL_MAX, SSE_TAIL_MAX);
+		t->len = SSE_TAIL_MAX;
+		return;
+	}
+	keep = t->len + len > SSE_TAIL_MAX ? SSE_TAIL_MAX - len : t->len;
+	memmove(t->bytes, t->bytes + t->len - keep, keep);
+	memcpy(t->bytes + keep, data, len);
+	t->len = keep + len;
+}
+
+/* Return 1 if marker is within the last bytes t kept. */
+int
+sse_tail_has(const struct sse_tail *t, const char *marker)
+{
+	return memmem(t->bytes, t->len, marker, strlen(marker)) != NULL;
+}

@@ -17,6 +17,15 @@
 
 struct sse_parser;
 
+/* Bytes of a stream kept to see its final event ([DONE], message_stop). */
+#define SSE_TAIL_MAX	32
+
+/* The last bytes of a stream, where its final event shows. */
+struct sse_tail {
+	char	bytes[SSE_TAIL_MAX];
+	size_t	len;
+};
+
 /* Called once per complete event; event is "" when the event had no name. */
 typedef void (*sse_event_cb)(const char *event, size_t event_len,
     const char *data, size_t data_len, void *arg);
@@ -28,5 +37,11 @@ void			 sse_parser_feed(struct sse_parser *p, const char *buf,
 			    size_t len, sse_event_cb cb, void *arg);
 /* Free p; accepts NULL. */
 void			 sse_parser_free(struct sse_parser *p);
+/* Keep the last SSE_TAIL_MAX bytes of what t has seen, and len more. */
+void			 sse_tail_keep(struct sse_tail *t, const char *data,
+			    size_t len);
+/* Return 1 if marker is within the last bytes t kept. */
+int			 sse_tail_has(const struct sse_tail *t,
+			    const char *marker);
 
 #endif /* SSE_H */

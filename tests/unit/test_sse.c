@@ -34,6 +34,7 @@ struct test_events {
 	int	bad;		/* overflowed, or a string not NUL-terminated */
 };
 
+static void	test_tail(void);
 static void	test_collect(const char *event, size_t event_len,
 		    const char *data, size_t data_len, void *arg);
 static uint32_t	test_rand(uint32_t *state);
@@ -453,7 +454,30 @@ test_usage_anthropic(void)
 	UNIT_ASSERT_INT_EQ(tu.u.output_tokens, 1);
 }
 
+/* The tail keeps the last bytes, fed in any pieces, and finds a marker. */
+static void
+test_tail(void)
+{
+	static const char	 body[] = "data: {\"a\":1}\n\ndata: [DONE]\n\n";
+	struct sse_tail		 t;
+	size_t			 piece, off, n, len = sizeof body - 1;
+
+	for (piece = 1; piece <= len; piece++) {
+		memset(&t, 0, sizeof t);
+		for (off = 0; off < len; off += n) {
+			n = len - off < piece ? len - off : piece;
+			sse_tail_keep(&t, body + off, n);
+		}
+		UNIT_ASSERT_INT_EQ(t.len, SSE_TAIL_MAX < len ? SSE_TAIL_MAX :
+		    len);
+		UNIT_ASSERT(memcmp(t.bytes, body + len - t.len, t.len) == 0);
+		UNIT_ASSERT(sse_tail_has(&t, "data: [DONE]"));
+		UNIT_ASSERT(!sse_tail_has(&t, "event: message_stop"));
+	}
+}
+
 static const struct unit_test tests[] = {
+	{ "tail keeps the last bytes", test_tail },
 	{ "OpenAI stream, every split", test_openai_stream },
 	{ "Anthropic stream, every split", test_anthropic_stream },
 	{ "CRLF and CR line ends", test_line_ends },
