@@ -68,7 +68,7 @@ conftext_on_line(const char *p, const char *name, long long kept,
 	const char		*end = strchr(p, '\n'), *q;
 	size_t			 len = strlen(name);
 	enum conftext_found	 first = CONFTEXT_NONE, f;
-	long long		 v, first_v = 0;
+	long long		 v = 0, first_v = 0;
 
 	if (end == NULL)
 		end = p + strlen(p);
