@@ -15,6 +15,8 @@
 #include "log.h"
 #include "metrics.h"
 
+/* Room for why="...": a longer reason is cut. */
+#define ACCESS_WHY_MAX		256
 /* Longest path written; the rest of a longer one is cut ("..."). */
 #define ACCESS_PATH_MAX		512
 
@@ -38,6 +40,7 @@ static void	access_escape_path(const char *target, char *out,
 		    size_t size);
 static void	access_count(struct metrics_provider *m,
 		    const struct access_entry *e);
+static void	access_quote(const char *text, char *out, size_t size);
 
 /* Return the label of end, "" for a normal end. */
 const char *
@@ -59,13 +62,15 @@ access_is_refusal(enum access_end end)
 void
 access_record(struct metrics_provider *m, const struct access_entry *e)
 {
-	char	path[ACCESS_PATH_MAX * 4 + 4];
+	char	path[ACCESS_PATH_MAX * 4 + 4], why[ACCESS_WHY_MAX];
 
 	access_count(m, e);
 	if (!log_enabled(LOG_LEVEL_INFO))
 		return;
 	access_escape_path(e->target != NULL ? e->target : "-", path,
 	    sizeof path);
+	if (e->detail != NULL)
+		access_quote(e->detail, why, sizeof why);
 	log_info("access provider=%s%s%s method=%s path=%s status=%d queue_ms=%"
 	    PRIu64 " upstream_ms=%" PRIu64 " bytes_in=%zu bytes_out=%" PRIu64
 	    " attempts=%d%s%s%s%s%s%s%s%s", e->provider != NULL ? e->provider :
@@ -77,8 +82,8 @@ access_record(struct metrics_provider *m, const struct access_entry *e)
 	    e->end == ACCESS_OK ? "" : access_is_refusal(e->end) ?
 	    " reason=" : " end=", access_label(e->end),
 	    e->batch != NULL ? " batch=" : "", e->batch != NULL ? e->batch :
-	    "", e->detail != NULL ? " why=" : "", e->detail != NULL ?
-	    e->detail : "");
+	    "", e->detail != NULL ? " why=" : "", e->detail != NULL ? why :
+	    "");
 }
 
 /*
@@ -108,6 +113,29 @@ access_escape_path(const char *target, char *out, size_t size)
 		out[o++] = hex[p[n] >> 4];
 		out[o++] = hex[p[n] & 0xf];
 	}
+	out[o] = '\0';
+}
+
+/*
+ * Write text as one logfmt value: in double quotes (a reason has
+ * spaces), with quotes and backslashes escaped and control characters
+ * left out, cut to fit size.
+ */
+static void
+access_quote(const char *text, char *out, size_t size)
+{
+	const unsigned char	*p = (const unsigned char *)text;
+	size_t			 o = 0;
+
+	out[o++] = '"';
+	for (; *p != '\0' && o + 3 < size; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			continue;
+		if (*p == '"' || *p == '\\')
+			out[o++] = '\\';
+		out[o++] = (char)*p;
+	}
+	out[o++] = '"';
 	out[o] = '\0';
 }
 

@@ -10,7 +10,8 @@
  * a string parsed back: the refusals of SPEC 8 (reason=, counted in
  * llmproxy_refused_total) and the other endings that were not normal
  * (end=).  The request target is written with control characters and
- * spaces escaped, since it is logged before anything checked it.
+ * spaces escaped, since it is logged before anything checked it, and a
+ * bad request's reason (why=) in quotes.
  */
 #ifndef ACCESS_H
 #define ACCESS_H

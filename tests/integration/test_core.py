@@ -185,3 +185,22 @@ def test_status_levels_read_as_a_person_writes_them(start_daemon, mock):
     for v in levels.groups():
         assert re.fullmatch(r"-?[0-9]+(\.[0-9]{1,3})?", v), (v, text)
     assert 7.9 < float(levels.group(1)) < 9, text
+
+
+def test_bad_request_reason_is_one_logfmt_value(start_daemon, mock):
+    """A 400's reason has spaces: the access line quotes it, so the line
+    still splits into key=value pairs."""
+    import shlex
+    d = start_daemon([itlib.proxy_provider("oa", mock.url)])
+    c = RawConn(d.port, timeout=5 * SLOW)
+    c.send(b"GET /oa/v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+           b"Host: 127.0.0.2\r\n\r\n")
+    r = c.read_response(method="GET")
+    c.close()
+    assert r.status == 400, (r.status, r.body)
+    line = d.wait_access(lambda l: "reason=bad_request" in l, 5 * SLOW,
+                         "the access line of the bad request")
+    fields = shlex.split(line.split("access ", 1)[1])
+    assert all("=" in f for f in fields), fields
+    why = dict(f.split("=", 1) for f in fields)["why"]
+    assert " " in why, why
