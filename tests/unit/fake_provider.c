@@ -42,7 +42,12 @@ struct provider {
 	enum fake_slot			 slots[FAKE_PROVIDER_MAX + 1];
 	uint64_t			 last_slot;
 	struct fake_provider_books	 books;
+	TAILQ_ENTRY(provider)		 entry;	/* provider_find()'s */
 };
+
+/* The live fake providers, for provider_find(). */
+static TAILQ_HEAD(, provider)	fake_providers =
+    TAILQ_HEAD_INITIALIZER(fake_providers);
 
 static size_t	fake_provider_count(struct provider *p, int delivering);
 static void	fake_provider_give_back(struct provider *p,
@@ -63,6 +68,7 @@ fake_provider_new(struct config *cf, const char *name)
 	p->retry_after_ms = 1000;
 	TAILQ_INIT(&p->waiting);
 	TAILQ_INIT(&p->deliveries);
+	TAILQ_INSERT_TAIL(&fake_providers, p, entry);
 	return p;
 }
 
@@ -72,6 +78,7 @@ fake_provider_free(struct provider *p)
 {
 	if (p == NULL)
 		return;
+	TAILQ_REMOVE(&fake_providers, p, entry);	/* even if it fails */
 	UNIT_ASSERT_INT_EQ(p->refs, 1);
 	config_unref(p->cf);
 	free(p);
@@ -320,6 +327,19 @@ provider_group_match(const struct provider_group *g)
 struct metrics_model *
 provider_group_metrics(const struct provider_group *g)
 {
+	return NULL;
+}
+
+/* Return the live fake provider called name, or NULL. */
+struct provider *
+provider_find(const char *name)
+{
+	struct provider	*p;
+
+	TAILQ_FOREACH(p, &fake_providers, entry) {
+		if (strcmp(p->pc->name, name) == 0)
+			return p;
+	}
 	return NULL;
 }
 

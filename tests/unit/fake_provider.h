@@ -45,7 +45,10 @@ struct fake_provider_books {
 
 /* Return a fake provider for cf's provider name (cf is referenced). */
 struct provider	*fake_provider_new(struct config *cf, const char *name);
-/* Free p; the test's reference must be the last. */
+/*
+ * Free p, which provider_find() (by name, among the live fakes) then no
+ * longer finds; the test's reference must be the last.
+ */
 void		 fake_provider_free(struct provider *p);
 /* Return p's books. */
 const struct fake_provider_books *fake_provider_books(struct provider *p);
