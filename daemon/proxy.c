@@ -397,8 +397,9 @@ proxy_lost_cb(struct proxy_run *r, const struct attempt_end *e)
 static void
 proxy_hedge_cb(void *arg)
 {
-	struct proxy	*px = arg;
-	struct provider	*p = px->prov;
+	struct proxy			*px = arg;
+	struct provider			*p = px->prov;
+	const struct provider_config	*pc;
 
 	if (px->winner != NULL || px->hedge != NULL ||
 	    (px->runs[0].a != NULL && px->runs[1].a != NULL))
@@ -406,6 +407,10 @@ proxy_hedge_cb(void *arg)
 	if (px->asked->nfallback > 0 &&
 	    (p = provider_find(px->asked->fallback[0])) == NULL)
 		p = px->prov;
+	pc = provider_config(p);
+	if (p != px->prov && px->tried[config_find_provider(px->cf, pc->name,
+	    strlen(pc->name)) - px->cf->providers])
+		return;		/* the request fell back to it: tried once */
 	px->hedge = proxy_launch(px, p);
 }
 
