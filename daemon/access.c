@@ -29,7 +29,7 @@ static const char *const access_labels[ACCESS_NENDS] = {
 	"client_closed", "client_stalled", "connect_failed",
 	"connect_timeout", "first_byte_timeout", "idle_timeout",
 	"upstream_error", "upstream_truncated", "provider_removed",
-	"no_transfer", "not_found", "reloading"
+	"no_transfer"
 };
 
 /* The refusals are metrics' reasons, in the same order. */

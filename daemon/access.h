@@ -49,8 +49,6 @@ enum access_end {
 	ACCESS_UPSTREAM_TRUNCATED,	/* SSE without its final event */
 	ACCESS_PROVIDER_REMOVED,	/* retired by a reload */
 	ACCESS_NO_TRANSFER,		/* no upstream transfer could start */
-	ACCESS_NOT_FOUND,		/* no such provider or endpoint */
-	ACCESS_RELOADING,
 	ACCESS_NENDS
 };
 
