@@ -138,6 +138,8 @@ proxy_launch(struct proxy *px, struct provider *p)
 	char				*body;
 
 	r = px->runs[0].a == NULL ? &px->runs[0] : &px->runs[1];
+	if (r == px->hedge)
+		proxy_hedge_over(px);	/* it ended unanswered: count it */
 	i = (size_t)(config_find_provider(px->cf, pc->name, strlen(pc->name)) -
 	    px->cf->providers);
 	px->tried[i] = 1;
