@@ -97,8 +97,7 @@ def test_httpx_example_prints_200_only(shipped):
 
 
 def test_batch_curl(shipped):
-    out = _run(_block("sh", "http://127.0.0.1:8080/batch"), shipped.port,
-               True)
+    out = _run(_block("sh", '"mode": "all"'), shipped.port, True)
     results = json.loads(out)["results"]
     assert [r["index"] for r in results] == [0, 1]
     assert [r["status"] for r in results] == [200, 200], results
@@ -108,3 +107,22 @@ def test_batch_curl(shipped):
 def test_batch_python(shipped):
     out = _run(_block("python", "/batch"), shipped.port, False)
     assert out.strip() == "[200, 200, 200]", out
+
+
+def test_batch_as_completed_curl(shipped):
+    out = _run(_block("sh", '"mode": "as_completed"'), shipped.port, True)
+    lines = [json.loads(ln) for ln in out.splitlines() if ln.strip()]
+    assert [x["index"] for x in lines] == [1, 0], lines
+    assert all(x["status"] == 200 for x in lines), lines
+
+
+def test_batch_first_curl(shipped):
+    out = _run(_block("sh", '"mode": "first"'), shipped.port, True)
+    head, body = out.split("\r\n\r\n", 1)
+    assert head.lower().startswith("http/1.1 200"), out
+    index = re.search(r"x-llmproxy-batch-index: (\d)", head, re.I)
+    assert index, out
+    # The winner's own answer: a chat completion, or a message.
+    want = ("chat.completion", "message")[int(index.group(1))]
+    got = json.loads(body)
+    assert got.get("object", got.get("type")) == want, out
