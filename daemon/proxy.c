@@ -53,7 +53,8 @@ struct proxy {
 	struct proxy_run	*winner;	/* its headers went out */
 	struct proxy_run	*hedge;		/* the hedge, once started */
 	int			 hedge_counted;
-	unsigned char		*tried;		/* by cf->providers index */
+	unsigned char		*tried;		/* by cf->providers index;
+						   NULL: no fallback list */
 	size_t			 next;		/* in asked->fallback */
 	char			**bodies;	/* renamed models' bodies */
 	struct deadline		*hedge_timer;
@@ -106,8 +107,10 @@ proxy_start(const struct exchange_env *env, struct evhttp_request *req,
 	px->prov = prov;
 	provider_ref(prov);
 	px->asked = config_find_provider(cf, pc->name, strlen(pc->name));
-	px->tried = xcalloc(cf->nproviders, 1);
-	px->bodies = xcalloc(cf->nproviders + 1, sizeof *px->bodies);
+	if (px->asked->nfallback > 0) {	/* else only prov is ever tried */
+		px->tried = xcalloc(cf->nproviders, 1);
+		px->bodies = xcalloc(cf->nproviders, sizeof *px->bodies);
+	}
 	px->rest = xstrdup(rest);
 	px->ex = exchange_new(env, req, cf, px->asked, provider_metrics(prov),
 	    px->rest);
@@ -135,28 +138,27 @@ proxy_launch(struct proxy *px, struct provider *p)
 	struct proxy_run		*r;
 	struct attempt_request		 rq;
 	size_t				 len, i;
-	char				*body;
 
 	r = px->runs[0].a == NULL ? &px->runs[0] : &px->runs[1];
 	if (r == px->hedge)
 		proxy_hedge_over(px);	/* it ended unanswered: count it */
-	i = (size_t)(config_find_provider(px->cf, pc->name, strlen(pc->name)) -
-	    px->cf->providers);
-	px->tried[i] = 1;
-	memset(r, 0, sizeof *r);
+	memset(r, 0, sizeof r[0]);
 	r->px = px;
 	rq.method = exchange_method(px->ex);
 	rq.path = px->rest;
 	rq.headers = exchange_request_headers(px->ex);
 	rq.body = exchange_body(px->ex, &rq.body_len);
-	if (p != px->prov && px->bodies[i] == NULL && (body =
-	    dialect_map_model(rq.body, rq.body_len, pc->model_map,
-	    pc->nmodel_map, &len)) != NULL) {
-		px->bodies[i] = body;
-	}
-	if (p != px->prov && px->bodies[i] != NULL) {
-		rq.body = px->bodies[i];
-		rq.body_len = strlen(px->bodies[i]);
+	if (px->tried != NULL) {
+		i = (size_t)(config_find_provider(px->cf, pc->name,
+		    strlen(pc->name)) - px->cf->providers);
+		px->tried[i] = 1;
+		if (p != px->prov && px->bodies[i] == NULL)
+			px->bodies[i] = dialect_map_model(rq.body,
+			    rq.body_len, pc->model_map, pc->nmodel_map, &len);
+		if (p != px->prov && px->bodies[i] != NULL) {
+			rq.body = px->bodies[i];
+			rq.body_len = strlen(px->bodies[i]);
+		}
 	}
 	r->a = attempt_start(p, px->cf, &rq, &proxy_attempt_cbs, r);
 	return r;
@@ -451,7 +453,7 @@ proxy_closing_cb(void *arg, enum access_end end)
 			    px->runs[i].a), PROVIDER_REFUSED_SHUTDOWN);
 		attempt_cancel(px->runs[i].a);
 	}
-	for (i = 0; i <= px->cf->nproviders; i++)
+	for (i = 0; px->bodies != NULL && i < px->cf->nproviders; i++)
 		free(px->bodies[i]);
 	free(px->bodies);
 	free(px->tried);
