@@ -336,6 +336,14 @@ class Daemon:
             return None
         return wait_until(check, timeout, what, interval=0.02)
 
+    def wait_access_lines(self, pred, n, timeout, what):
+        """Wait until at least n access lines match pred (a reader thread
+        brings them from the daemon's stderr); return the matching ones."""
+        def check():
+            found = [ln for ln in self.access_lines() if pred(ln)]
+            return found if len(found) >= n else None
+        return wait_until(check, timeout, what, interval=0.02)
+
     def rss_kb(self):
         """The daemon's resident set, from /proc (VmRSS, kB)."""
         # Under valgrind too: it runs the program in its own process.

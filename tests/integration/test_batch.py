@@ -75,7 +75,8 @@ def test_all_keeps_order_and_partial_failures(start_daemon, mock):
     assert res[4]["status"] == 0, res[4]
     assert res[4]["error"]["code"] == "llmproxy_queue_full"
     assert mock.find("all-4") == []
-    lines = [l for l in d.access_lines() if " batch=" in l]
+    lines = d.wait_access_lines(lambda l: " batch=" in l, 5, 5 * SLOW,
+                                "the five items' access lines")
     assert len(lines) == 5, lines
     assert any("reason=queue_full" in l for l in lines)
 
@@ -161,7 +162,8 @@ def test_first_wins_and_losers_are_cancelled(start_daemon, mock):
     assert one["queued"] == 0 and one["in_flight"] == 1   # just "busy"
     assert held.result().status == 200
     pool.shutdown()
-    cancelled = [l for l in d.access_lines() if "reason=cancelled" in l]
+    cancelled = d.wait_access_lines(lambda l: "reason=cancelled" in l, 2,
+                                    5 * SLOW, "the losers' access lines")
     assert len(cancelled) == 2, d.access_lines()
 
 
@@ -196,7 +198,8 @@ def test_deadline_ends_what_is_left(start_daemon, mock):
     assert res[1]["error"]["code"] == "llmproxy_batch_deadline"
     mock.wait_request("dl-1", lambda x: x["closed_early"], 5 * SLOW,
                       "the late item's connection closed")
-    assert any("reason=batch_deadline" in l for l in d.access_lines())
+    d.wait_access(lambda l: "reason=batch_deadline" in l, 5 * SLOW,
+                  "the late item's access line")
     r = _batch(d, [_item("dl-2", delay_ms=5000)], mode="first",
                deadline=0.3)
     assert r.status == 504, (r.status, r.body)
@@ -239,7 +242,8 @@ def test_hang_up_cancels_every_item(start_daemon, mock):
         mock.wait_request("h-%d" % i, lambda x: x["closed_early"],
                           5 * SLOW, "item %d's connection closed" % i)
     wait_until(lambda: _idle(d), 5 * SLOW, "nothing in flight")
-    lines = [l for l in d.access_lines() if " batch=" in l]
+    lines = d.wait_access_lines(lambda l: " batch=" in l, 3, 5 * SLOW,
+                                "the items' access lines")
     assert len(lines) == 3 and all("end=client_closed" in l
                                    for l in lines), lines
 

@@ -65,8 +65,9 @@ def test_httpx_reads_413_for_a_body_four_times_too_large(start_daemon, mock):
         assert err["code"] == "llmproxy_request_too_large", err
         assert err["type"] == "invalid_request_error", err
         assert str(MAX_BODY) in err["message"], err
-    lines = [ln for ln in d.access_lines()
-             if "status=413" in ln and "reason=too_large" in ln]
+    lines = d.wait_access_lines(lambda ln: "status=413" in ln and
+                                "reason=too_large" in ln, 3, 5 * SLOW,
+                                "three 413 access lines")
     assert len(lines) == 3, d.access_lines()
     assert all("provider=oa" in ln and "method=POST" in ln and
                "path=" + PATH in ln for ln in lines), lines
@@ -104,8 +105,8 @@ def test_node_openai_sdk_reads_413(start_daemon, mock):
         assert res["status"] == 413, res
         assert res["code"] == "llmproxy_request_too_large", res
     assert _refused(d, "oa", "too_large") == 3
-    assert len([ln for ln in d.access_lines()
-                if "reason=too_large" in ln]) == 3
+    assert len(d.wait_access_lines(lambda ln: "reason=too_large" in ln, 3,
+                                   5 * SLOW, "three 413 access lines")) == 3
     assert mock.requests() == []
     d.healthy()
 
