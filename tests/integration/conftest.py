@@ -133,3 +133,13 @@ def std_providers(mock):
 def daemon(start_daemon, std_providers):
     """A daemon with the usual providers; `oa` is the default provider."""
     return start_daemon(std_providers, default_provider="oa")
+
+
+@pytest.fixture
+def redis_server():
+    """A redis-server of the test's own on a free loopback port, stopped
+    (by its pid) and its directory removed after the test."""
+    import redislib
+    srv = redislib.RedisServer()
+    yield srv
+    srv.close()
