@@ -400,8 +400,8 @@ provider_request(struct provider *p, struct admit_ticket *t)
 		break;
 	}
 	t->state = ADMIT_WAITING;
-	if (TAILQ_FIRST(&provider_lane(p, t)->q.tickets) == &t->qt)
-		provider_pump_soon(p);		/* a new head: ask for it */
+	if (t->qt.flow == NULL || TAILQ_FIRST(&t->qt.flow->tickets) == &t->qt)
+		provider_pump_soon(p);	/* a new head may be next: ask */
 }
 
 /*

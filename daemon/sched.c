@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * sched: one FIFO lane per model group in front of two limiters.
+ * sched: one fair lane per model group in front of two limiters.
  *
  * The lanes only grow: a group that a reload removes keeps its lane (the
  * provider makes its limits unlimited), so a ticket never points at a
@@ -30,6 +30,9 @@ static enum limiter_verdict sched_try(struct sched *s,
 		    uint64_t *wait_ms, int *provider);
 static int	sched_too_large(struct sched *s, struct sched_lane *lane,
 		    int64_t tokens);
+static void	sched_count(struct sched *s);
+static void	sched_forget(struct sched *s,
+		    const struct queue_ticket *t);
 static enum sched_step sched_step(struct sched *s, uint64_t now_ms,
 		    uint64_t *wait_ms);
 
@@ -44,6 +47,7 @@ sched_init(struct sched *s, struct limiter *lm)
 	s->nlanes = 1;
 	s->turn = 0;
 	s->n = 0;
+	s->interactive = 0;
 }
 
 /* Free s's lanes and their limiters. */
@@ -121,7 +125,7 @@ sched_submit(struct sched *s, struct sched_lane *lane,
 	if (s->nlanes == 1) {		/* no groups: SPEC 5's FIFO */
 		v = queue_submit(&lane->q, s->lm, t, front, max, now_ms,
 		    wait_ms);
-		s->n = lane->q.n;
+		sched_count(s);
 		return v;
 	}
 	*wait_ms = 0;
@@ -135,26 +139,41 @@ sched_submit(struct sched *s, struct sched_lane *lane,
 	if (!front && (s->n >= max || (lane->max > 0 &&
 	    lane->q.n >= lane->max)))
 		return QUEUE_FULL;
-	if (front)
-		TAILQ_INSERT_HEAD(&lane->q.tickets, t, entry);
-	else
-		TAILQ_INSERT_TAIL(&lane->q.tickets, t, entry);
-	t->queued = 1;
-	lane->q.n++;
+	queue_enqueue(&lane->q, t, front);
 	s->n++;
+	if (!front && t->priority == QUEUE_INTERACTIVE)
+		s->interactive++;
 	return QUEUE_QUEUED;
 }
 
-/* Take t out of lane; return 1 if it was its lane's head. */
+/* Lane 0 alone: take s's totals from its queue. */
+static void
+sched_count(struct sched *s)
+{
+	s->n = s->lanes[0]->q.n;
+	s->interactive = s->lanes[0]->q.nprio[QUEUE_INTERACTIVE];
+}
+
+/* Count t, about to leave its lane, out of s's totals. */
+static void
+sched_forget(struct sched *s, const struct queue_ticket *t)
+{
+	s->n--;
+	if (t->flow != NULL && t->priority == QUEUE_INTERACTIVE)
+		s->interactive--;
+}
+
+/* Take t out of lane; return 1 if it was at the head of its flow. */
 int
 sched_withdraw(struct sched *s, struct sched_lane *lane,
     struct queue_ticket *t)
 {
-	int	was_queued = t->queued, was_head;
+	int	was_head;
 
+	if (!t->queued)
+		return 0;
+	sched_forget(s, t);
 	was_head = queue_withdraw(&lane->q, t);
-	if (was_queued)
-		s->n--;
 	return was_head;
 }
 
@@ -176,7 +195,7 @@ sched_step(struct sched *s, uint64_t now_ms, uint64_t *wait_ms)
 	for (k = 0; k < s->nlanes; k++) {
 		i = (s->turn + k) % s->nlanes;
 		lane = s->lanes[i];
-		if ((t = TAILQ_FIRST(&lane->q.tickets)) == NULL)
+		if ((t = queue_next(&lane->q, s->interactive == 0)) == NULL)
 			continue;
 		if (sched_too_large(s, lane, t->tokens)) {
 			sched_withdraw(s, lane, t);
@@ -185,7 +204,8 @@ sched_step(struct sched *s, uint64_t now_ms, uint64_t *wait_ms)
 		}
 		if (sched_try(s, lane, t->tokens, now_ms, &w, &provider) ==
 		    LIMITER_ADMIT) {
-			sched_withdraw(s, lane, t);
+			sched_forget(s, t);
+			queue_take(&lane->q, t);
 			s->turn = (i + 1) % s->nlanes;
 			t->admitted(t, t->arg);
 			return SCHED_ADMITTED;
@@ -210,7 +230,7 @@ sched_pump(struct sched *s, uint64_t now_ms, size_t *n)
 
 	if (s->nlanes == 1) {
 		r = queue_pump(&s->lanes[0]->q, s->lm, now_ms, n);
-		s->n = s->lanes[0]->q.n;
+		sched_count(s);
 		return r;
 	}
 	*n = 0;

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * sched: a provider's waiting requests, one FIFO lane per model group
- * (SPEC 16), in front of the provider's limiter and each group's.
+ * sched: a provider's waiting requests, one lane per model group
+ * (SPEC 16), in front of the provider's limiter and each group's.  Each
+ * lane is a fair queue (queue.h: the waiting clients take turns by
+ * weight, FIFO each, SPEC 11), and a batch request anywhere waits while
+ * an interactive one waits in any lane.
  *
  * Lane 0 holds the requests of no group, limited by the provider alone;
  * every other lane has a limiter of its own, and a request of a group is
@@ -39,6 +42,7 @@ struct sched {
 	size_t			  nlanes;
 	size_t			  turn;		/* the lane asked first */
 	size_t			  n;		/* waiting in every lane */
+	size_t			  interactive;	/* of them, not retries */
 };
 
 /* Make s empty, with lane 0 only, in front of the provider's lm. */

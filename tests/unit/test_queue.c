@@ -3,7 +3,8 @@
  * test_queue: queue.c's order of admission over a real limiter on a
  * simulated clock: FIFO order, no overtaking of a large head, retries at
  * the head, the queue bound, withdrawal (a client gone) and what it gives
- * back, and a head that a reload made too large.
+ * back, a head that a reload made too large; and between clients (SPEC
+ * 11): shares by weight, a lone request's wait, batch behind interactive.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "unit.h"
 
 #define TEST_TICKETS	16
+#define TEST_MANY	1200	/* tickets of the fairness cases */
 
 /* The order in which tickets were admitted or refused. */
 struct test_log {
@@ -43,6 +45,10 @@ static void	test_withdraw_gives_back(void);
 static void	test_withdraw_head_lets_next(void);
 static void	test_too_large(void);
 static void	test_reload_makes_head_too_large(void);
+static void	test_weights_share(void);
+static void	test_lone_request_one_round(void);
+static void	test_batch_yields(void);
+static void	test_client_large_head_bounded(void);
 
 /* queue: record an admission. */
 static void
@@ -162,6 +168,9 @@ test_large_head_not_overtaken(void)
 	queue_pump(&q, lm, 50100, &n);		/* 10 tokens per 100 ms */
 	UNIT_ASSERT_INT_EQ(log.nadmitted, 2);
 	UNIT_ASSERT_INT_EQ(log.admitted[1], 1);
+	queue_withdraw(&q, &small[1].t);
+	queue_withdraw(&q, &small[2].t);
+	UNIT_ASSERT_INT_EQ(q.n, 0);
 	limiter_free(lm);
 }
 
@@ -192,6 +201,7 @@ test_retry_goes_first(void)
 	queue_pump(&q, lm, 0, &n);
 	UNIT_ASSERT_INT_EQ(n, 1);
 	UNIT_ASSERT_INT_EQ(log.admitted[0], 3);
+	queue_withdraw(&q, &b.t);
 	limiter_free(lm);
 }
 
@@ -261,6 +271,7 @@ test_withdraw_gives_back(void)
 	queue_pump(&q, lm, 0, &n);
 	UNIT_ASSERT_INT_EQ(n, 1);
 	UNIT_ASSERT_INT_EQ(log.admitted[0], 3);
+	queue_withdraw(&q, &b.t);
 	limiter_free(lm);
 }
 
@@ -341,6 +352,240 @@ test_reload_makes_head_too_large(void)
 	UNIT_ASSERT_INT_EQ(log.too_large[0], 2);
 	UNIT_ASSERT_INT_EQ(n, 1);
 	UNIT_ASSERT_INT_EQ(log.admitted[0], 3);
+	queue_withdraw(&q, &b.t);
+	limiter_free(lm);
+}
+
+/* Two clients' tickets, a and b, for the fairness cases. */
+struct test_pair {
+	struct test_ticket	*a, *b;
+	int			 na, nb;	/* admitted of each */
+	int			 order[TEST_MANY];	/* 'a', 'b', 'c'... */
+	size_t			 n;
+};
+
+static char	test_client_a, test_client_b, test_client_c;
+
+/* queue: count an admission by client (the ticket's id is its client). */
+static void
+test_pair_cb(struct queue_ticket *t, void *arg)
+{
+	struct test_ticket	*tt = arg;
+	struct test_pair	*pr = (struct test_pair *)(void *)tt->log;
+
+	pr->order[pr->n++] = tt->id;
+	if (tt->id == 'a')
+		pr->na++;
+	else if (tt->id == 'b')
+		pr->nb++;
+}
+
+/* Make a ticket of client who (named by the character c) with weight. */
+static void
+test_client_ticket(struct test_ticket *tt, const void *who, int c,
+    int weight, enum queue_priority prio, struct test_pair *pr)
+{
+	memset(tt, 0, sizeof *tt);
+	tt->t.who = who;
+	tt->t.weight = weight;
+	tt->t.priority = prio;
+	tt->t.admitted = test_pair_cb;
+	tt->t.too_large = test_too_large_cb;
+	tt->t.arg = tt;
+	tt->id = c;
+	tt->log = (struct test_log *)(void *)pr;
+}
+
+/*
+ * Clients of weights 1 and 3, both backlogged on one slot: every 4
+ * consecutive admissions hold 1 of a and 3 of b (so any 200 hold 50 and
+ * 150); and once b runs out, a takes every slot.
+ */
+static void
+test_weights_share(void)
+{
+	static struct test_ticket	 a[400], b[600];
+	static struct test_pair		 pr;
+	struct queue			 q;
+	struct limiter			*lm = test_limiter(0, 1, 0, 1);
+	uint64_t			 wait;
+	size_t				 i, n, w;
+	int				 wa;
+
+	memset(&pr, 0, sizeof pr);
+	queue_init(&q);
+	for (i = 0; i < 400; i++) {
+		test_client_ticket(&a[i], &test_client_a, 'a', 1,
+		    QUEUE_INTERACTIVE, &pr);
+		queue_submit(&q, lm, &a[i].t, 0, 2000, 0, &wait);
+	}
+	for (i = 0; i < 600; i++) {
+		test_client_ticket(&b[i], &test_client_b, 'b', 3,
+		    QUEUE_INTERACTIVE, &pr);
+		UNIT_ASSERT_INT_EQ(queue_submit(&q, lm, &b[i].t, 0, 2000, 0,
+		    &wait), QUEUE_QUEUED);
+	}
+	UNIT_ASSERT(!a[0].t.queued);		/* went at once */
+	UNIT_ASSERT_INT_EQ(q.n, 999);
+	for (i = 0; i < 800; i++) {
+		limiter_release(lm);
+		queue_pump(&q, lm, 0, &n);
+		UNIT_ASSERT_INT_EQ(n, 1);
+	}
+	for (w = 0; w + 4 <= 800; w += 4) {
+		wa = 0;
+		for (i = w; i < w + 4; i++)
+			wa += pr.order[i] == 'a';
+		UNIT_ASSERT_INT_EQ(wa, 1);
+	}
+	UNIT_ASSERT_INT_EQ(pr.nb, 600);
+	UNIT_ASSERT_INT_EQ(pr.na, 200);
+	/* b is done: a alone, FIFO, one per release. */
+	for (i = 0; i < 199; i++) {
+		limiter_release(lm);
+		queue_pump(&q, lm, 0, &n);
+		UNIT_ASSERT_INT_EQ(n, 1);
+	}
+	UNIT_ASSERT_INT_EQ(pr.na, 399);
+	UNIT_ASSERT_INT_EQ(q.n, 0);
+	UNIT_ASSERT(TAILQ_EMPTY(&q.flows[QUEUE_INTERACTIVE]));
+	limiter_free(lm);
+}
+
+/*
+ * A client with 1000 waiting and one that sends a request now and then:
+ * each lone request is admitted at the next release or the one after
+ * (one round of two clients), never behind the backlog.
+ */
+static void
+test_lone_request_one_round(void)
+{
+	static struct test_ticket	 a[1000], c[20];
+	static struct test_pair		 pr;
+	struct queue			 q;
+	struct limiter			*lm = test_limiter(0, 1, 0, 1);
+	uint64_t			 wait;
+	size_t				 i, j, n, before;
+
+	memset(&pr, 0, sizeof pr);
+	queue_init(&q);
+	for (i = 0; i < 1000; i++) {
+		test_client_ticket(&a[i], &test_client_a, 'a', 1,
+		    QUEUE_INTERACTIVE, &pr);
+		queue_submit(&q, lm, &a[i].t, 0, 2000, 0, &wait);
+	}
+	for (j = 0; j < 20; j++) {
+		test_client_ticket(&c[j], &test_client_c, 'c', 1,
+		    QUEUE_INTERACTIVE, &pr);
+		UNIT_ASSERT_INT_EQ(queue_submit(&q, lm, &c[j].t, 0, 2000, 0,
+		    &wait), QUEUE_QUEUED);
+		before = pr.n;
+		for (i = 0; i < 2 && c[j].t.queued; i++) {
+			limiter_release(lm);
+			queue_pump(&q, lm, 0, &n);
+		}
+		UNIT_ASSERT(!c[j].t.queued);
+		UNIT_ASSERT(pr.n - before <= 2);
+		/* the backlog moves on between lone requests */
+		for (i = 0; i < 3; i++) {
+			limiter_release(lm);
+			queue_pump(&q, lm, 0, &n);
+		}
+	}
+	for (i = 0; i < 1000; i++)
+		queue_withdraw(&q, &a[i].t);
+	UNIT_ASSERT_INT_EQ(q.n, 0);
+	limiter_free(lm);
+}
+
+/*
+ * A batch request waits while any interactive one does, even one that
+ * came later; it goes when none is left.  Retries go before both.
+ */
+static void
+test_batch_yields(void)
+{
+	static struct test_ticket	 first, bat[3], inter[3], retry;
+	static struct test_pair		 pr;
+	struct queue			 q;
+	struct limiter			*lm = test_limiter(0, 1, 0, 1);
+	uint64_t			 wait;
+	size_t				 i, n;
+
+	memset(&pr, 0, sizeof pr);
+	queue_init(&q);
+	test_client_ticket(&first, &test_client_a, 'x', 1, QUEUE_BATCH, &pr);
+	UNIT_ASSERT_INT_EQ(queue_submit(&q, lm, &first.t, 0, 10, 0, &wait),
+	    QUEUE_ADMIT);
+	for (i = 0; i < 3; i++) {
+		test_client_ticket(&bat[i], &test_client_a, 'b', 1,
+		    QUEUE_BATCH, &pr);
+		queue_submit(&q, lm, &bat[i].t, 0, 10, 0, &wait);
+	}
+	for (i = 0; i < 3; i++) {
+		test_client_ticket(&inter[i], &test_client_b, 'i', 1,
+		    QUEUE_INTERACTIVE, &pr);
+		queue_submit(&q, lm, &inter[i].t, 0, 10, 0, &wait);
+	}
+	test_client_ticket(&retry, &test_client_a, 'r', 1, QUEUE_BATCH, &pr);
+	UNIT_ASSERT_INT_EQ(queue_submit(&q, lm, &retry.t, 1, 10, 0, &wait),
+	    QUEUE_QUEUED);
+	for (i = 0; i < 7; i++) {
+		limiter_release(lm);
+		queue_pump(&q, lm, 0, &n);
+		UNIT_ASSERT_INT_EQ(n, 1);
+	}
+	UNIT_ASSERT_INT_EQ(pr.n, 7);
+	UNIT_ASSERT_INT_EQ(pr.order[0], 'r');
+	for (i = 1; i < 4; i++)
+		UNIT_ASSERT_INT_EQ(pr.order[i], 'i');
+	for (i = 4; i < 7; i++)
+		UNIT_ASSERT_INT_EQ(pr.order[i], 'b');
+	UNIT_ASSERT_INT_EQ(q.n, 0);
+	limiter_free(lm);
+}
+
+/*
+ * Client a's head is large and waits for the token bucket; client b's
+ * small ones may go in b's turns, but a's head is admitted as soon as
+ * the bucket holds it plus at most b's one turn: never starved.
+ */
+static void
+test_client_large_head_bounded(void)
+{
+	static struct test_ticket	 big, small[50];
+	static struct test_pair		 pr;
+	struct queue			 q;
+	struct limiter			*lm = test_limiter(0, 1, 6000, 0);
+	uint64_t			 wait, t;
+	size_t				 i, n;
+
+	memset(&pr, 0, sizeof pr);
+	queue_init(&q);
+	test_client_ticket(&big, &test_client_a, 'a', 1, QUEUE_INTERACTIVE,
+	    &pr);
+	big.t.tokens = 6000;
+	/* Empty the bucket: the big one waits a minute. */
+	UNIT_ASSERT_INT_EQ(limiter_acquire(lm, 6000, 0, &wait),
+	    LIMITER_ADMIT);
+	UNIT_ASSERT_INT_EQ(queue_submit(&q, lm, &big.t, 0, 100, 0, &wait),
+	    QUEUE_QUEUED);
+	for (i = 0; i < 50; i++) {
+		test_client_ticket(&small[i], &test_client_b, 'b', 1,
+		    QUEUE_INTERACTIVE, &pr);
+		small[i].t.tokens = 10;
+		queue_submit(&q, lm, &small[i].t, 0, 100, 0, &wait);
+	}
+	/* Pump every 100 ms for 70 s. */
+	for (t = 100; t <= 70000 && big.t.queued; t += 100)
+		queue_pump(&q, lm, t, &n);
+	UNIT_ASSERT(!big.t.queued);
+	/* b took at most one turn before the big head held its place. */
+	UNIT_ASSERT(pr.nb <= 1);
+	UNIT_ASSERT(t <= 61000 + 100 * 2);
+	for (i = 0; i < 50; i++)
+		queue_withdraw(&q, &small[i].t);
+	UNIT_ASSERT_INT_EQ(q.n, 0);
 	limiter_free(lm);
 }
 
@@ -353,6 +598,11 @@ static const struct unit_test tests[] = {
 	{ "withdraw keeps order", test_withdraw_head_lets_next },
 	{ "too large", test_too_large },
 	{ "reload makes head too large", test_reload_makes_head_too_large },
+	{ "weights 1 and 3 share 1:3", test_weights_share },
+	{ "a lone request waits one round", test_lone_request_one_round },
+	{ "batch yields to interactive", test_batch_yields },
+	{ "a client's large head is not starved",
+	  test_client_large_head_bounded },
 };
 
 int

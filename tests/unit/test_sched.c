@@ -199,6 +199,9 @@ test_turns_at_provider_limits(void)
 	UNIT_ASSERT_INT_EQ(log.nadmitted, 8);
 	for (i = 0; i < 8; i++)
 		UNIT_ASSERT_INT_EQ(log.admitted[i], i % 2 == 0 ? 1 : 0);
+	for (i = 0; i < 12; i++)
+		sched_withdraw(&s, i < 8 ? ga : gb, &tt[i].t);
+	UNIT_ASSERT_INT_EQ(s.n, 0);
 	sched_free(&s);
 	limiter_free(lm);
 }
@@ -277,6 +280,7 @@ test_group_queue_max(void)
 	UNIT_ASSERT_INT_EQ(s.n, 2);
 	UNIT_ASSERT_INT_EQ(sched_withdraw(&s, ga, &tt[1].t), 1);
 	UNIT_ASSERT_INT_EQ(s.n, 1);
+	sched_withdraw(&s, gb, &tt[3].t);
 	sched_free(&s);
 	limiter_free(lm);
 }
