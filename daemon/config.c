@@ -70,9 +70,6 @@ static int	config_resolve_ca(struct provider_config *p,
 static int	config_resolve_key(struct provider_config *p,
 		    const config_setting_t *g, struct config_ctx *cx,
 		    char **cause);
-static int	config_read_key_file(struct provider_config *p,
-		    const config_setting_t *s, struct config_ctx *cx,
-		    char **cause);
 static int	config_check_literal(const struct confkey *k,
 		    const config_setting_t *s, struct config_ctx *cx,
 		    char **cause);
@@ -193,6 +190,8 @@ config_free_fields(void *base, enum confkey_scope scope)
 			config_wipe_free(*(char **)field);
 		else if (k->type == CONFKEY_MODELS)
 			config_free_models(base);
+		else if (k->type == CONFKEY_CLIENTS)
+			config_free_clients(base);
 		else if (k->type == CONFKEY_LIST)
 			config_free_list(*(char ***)field,
 			    *(size_t *)((char *)base + k->noff));
@@ -211,7 +210,7 @@ config_parse_group(void *base, const config_setting_t *g,
 	int			 i, n;
 
 	hint = " here (it belongs at the top level)";
-	if (scope != CONFKEY_SCOPE_PROVIDER) {
+	if (scope != CONFKEY_SCOPE_PROVIDER && scope != CONFKEY_SCOPE_CLIENT) {
 		other = CONFKEY_SCOPE_PROVIDER;
 		hint = " here (it belongs in a provider)";
 	}
@@ -228,6 +227,9 @@ config_parse_group(void *base, const config_setting_t *g,
 				return -1;
 		} else if (k->type == CONFKEY_MODELS) {
 			if (config_parse_models(base, s, cx, cause) == -1)
+				return -1;
+		} else if (k->type == CONFKEY_CLIENTS) {
+			if (config_parse_clients(base, s, cx, cause) == -1)
 				return -1;
 		} else if (config_parse_value(base, k, s, cx, cause) == -1)
 			return -1;
@@ -553,8 +555,9 @@ config_resolve_key(struct provider_config *p, const config_setting_t *g,
 		return config_fail(cx, g, "api_key_env", cause, "or "
 		    "api_key_file is required unless auth is \"none\"");
 	if (p->api_key_file != NULL)
-		return config_read_key_file(p, config_member(g,
-		    "api_key_file"), cx, cause);
+		return config_read_secret_file(p->api_key_file,
+		    config_member(g, "api_key_file"), "api_key_file", cx,
+		    &p->api_key, cause);
 	if ((v = getenv(p->api_key_env)) == NULL || *v == '\0')
 		return config_fail(cx, s, "api_key_env", cause,
 		    "names a variable that is unset or empty");
@@ -565,30 +568,34 @@ config_resolve_key(struct provider_config *p, const config_setting_t *g,
 	return 0;
 }
 
-/* Read p's api_key_file, relative to $CREDENTIALS_DIRECTORY or cx->dir. */
-static int
-config_read_key_file(struct provider_config *p, const config_setting_t *s,
-    struct config_ctx *cx, char **cause)
+/*
+ * Read the secret in file (the value of key, set at s) into *out: a
+ * relative path is under $CREDENTIALS_DIRECTORY (systemd's
+ * LoadCredential=) when set, else under cx->dir.
+ */
+int
+config_read_secret_file(const char *file, const config_setting_t *s,
+    const char *key, struct config_ctx *cx, char **out, char **cause)
 {
 	const char	*base = NULL;
 	char		*path, why[256];
 	int		 r;
 
-	if (p->api_key_file[0] != '/') {
+	if (file[0] != '/') {
 		base = getenv("CREDENTIALS_DIRECTORY");
 		if (base == NULL || *base == '\0')
 			base = cx->dir;
-		xasprintf(&path, "%s/%s", base, p->api_key_file);
+		xasprintf(&path, "%s/%s", base, file);
 	} else
-		path = xstrdup(p->api_key_file);
-	r = confval_read_secret(path, &p->api_key, why, sizeof why);
+		path = xstrdup(file);
+	r = confval_read_secret(path, out, why, sizeof why);
 	free(path);
 	if (r == 0)
 		return 0;
 	if (base != NULL)
-		return config_fail(cx, s, "api_key_file", cause,
-		    "%s (looked in %s)", why, base);
-	return config_fail(cx, s, "api_key_file", cause, "%s", why);
+		return config_fail(cx, s, key, cause, "%s (looked in %s)", why,
+		    base);
+	return config_fail(cx, s, key, cause, "%s", why);
 }
 
 /* Return the directory part of path ("." when it has none). */
@@ -649,7 +656,8 @@ config_check_top(struct config *cf, const config_setting_t *root,
 	if (cf->nlisten == 0)
 		return config_fail(cx, config_member(root, "listen"), "listen",
 		    cause, "must name at least one address");
-	if (config_check_listen(cf, root, cx, cause) == -1)
+	if (config_check_listen(cf, root, cx, cause) == -1 ||
+	    config_check_clients(cf, root, cx, cause) == -1)
 		return -1;
 	if (dp != NULL && config_find_provider(cf, dp, strlen(dp)) == NULL)
 		return config_fail(cx, config_member(root, "default_provider"),

@@ -54,6 +54,20 @@ struct model_config {
 	double			 queue_timeout;	/* 0: the provider's */
 };
 
+/*
+ * A client named by its token (SPEC 11): a clients entry, or one of the
+ * plain client_tokens (named token1, token2, ... in order, weight 1).
+ * Plain data.
+ */
+struct client_config {
+	char			*name;
+	int			 line;		/* where it is given */
+	char			*token_env;
+	char			*token_file;
+	long long		 weight;
+	char			*token;		/* resolved; never logged */
+};
+
 /* One provider block.  Plain data: every string is owned by the config. */
 struct provider_config {
 	char			*name;		/* URL prefix: /<name>/... */
@@ -99,6 +113,9 @@ struct config {
 	char			*default_provider;	/* NULL: none */
 	char			**client_tokens;	/* never logged */
 	size_t			 nclient_tokens;
+	/* Every client with a token: clients, then client_tokens'. */
+	struct client_config	*clients;
+	size_t			 nclients;
 	long long		 max_body_size;		/* bytes */
 	long long		 batch_max_items;	/* POST /batch */
 	double			 shutdown_timeout;	/* seconds */

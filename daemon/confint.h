@@ -42,6 +42,19 @@ int	config_parse_models(struct provider_config *p,
 /* Refuse an address cf's listen names twice (conflisten.c). */
 int	config_check_listen(struct config *cf, const config_setting_t *root,
 	    struct config_ctx *cx, char **cause);
+/* Read a secret file (key's value, at s) into *out; relative paths are
+   under $CREDENTIALS_DIRECTORY, else cx->dir. */
+int	config_read_secret_file(const char *file, const config_setting_t *s,
+	    const char *key, struct config_ctx *cx, char **out,
+	    char **cause);
+/* Parse the clients list into cf->clients (confclient.c). */
+int	config_parse_clients(struct config *cf, const config_setting_t *s,
+	    struct config_ctx *cx, char **cause);
+/* Add client_tokens to cf->clients and check them all (confclient.c). */
+int	config_check_clients(struct config *cf, const config_setting_t *root,
+	    struct config_ctx *cx, char **cause);
+/* Free cf's clients, wiping their tokens (confclient.c). */
+void	config_free_clients(struct config *cf);
 /* Free p's model groups (confmodel.c). */
 void	config_free_models(struct provider_config *p);
 

@@ -44,6 +44,8 @@ _Static_assert(sizeof(enum provider_auth) == sizeof(int), "enum is an int");
 			.off = offsetof(struct provider_config, f)
 #define CONFKEY_M(f)	.name = #f, .scope = CONFKEY_SCOPE_MODEL,	\
 			.off = offsetof(struct model_config, f)
+#define CONFKEY_C(f)	.name = #f, .scope = CONFKEY_SCOPE_CLIENT,	\
+			.off = offsetof(struct client_config, f)
 #define CONFKEY_INT(d, lo, hi)	.type = CONFKEY_INT, .idef = (d),	\
 			.imin = (lo), .imax = (hi)
 #define CONFKEY_SECS(d)	.type = CONFKEY_FLOAT, .fdef = (d),		\
@@ -62,8 +64,17 @@ const struct confkey confkey_table[] = {
 	  .check = confval_name, .doc = "A provider name: /v1/... then goes to that provider too." },
 	{ CONFKEY_TL(client_tokens), .check = confval_token,
 	  .doc = "If not empty, every request but /healthz and the status "
-	  "page (/, /ui) must carry one of these as a Bearer token or "
-	  "x-api-key, else 401." },
+	  "page (/, /ui) must carry one of these (or a clients entry's "
+	  "token) as a Bearer token or x-api-key, else 401.  Each is a "
+	  "client of weight 1 named token1, token2, ... in order." },
+	{ CONFKEY_T(clients), .type = CONFKEY_CLIENTS, .doc = "Named "
+	  "clients with tokens and weights: a list of groups ( { name = "
+	  "\"ci\"; token_env = \"CI_TOKEN\"; weight = 1; }, ... ) of the "
+	  "client keys below.  Any token makes the token rule of "
+	  "client_tokens apply.  Without tokens, a request may name its "
+	  "client with x-llmproxy-client (weight 1).  Each provider's "
+	  "queue is shared between the clients waiting, in proportion to "
+	  "their weights." },
 	{ CONFKEY_T(max_body_size), CONFKEY_INT(16777216, 1, 1073741824),
 	  .doc = "Largest request body, in bytes; a larger one gets 413." },
 	{ CONFKEY_T(batch_max_items), CONFKEY_INT(1000, 1, 100000),
@@ -202,7 +213,22 @@ const struct confkey confkey_table[] = {
 	{ CONFKEY_M(queue_timeout), .type = CONFKEY_FLOAT, .fdef = 0,
 	  .fmin = 0, .fmax = CONFKEY_TIMEOUT_MAX, .doc = "Seconds a request "
 	  "of the group may wait for admission; 0: the provider's "
-	  "queue_timeout." }
+	  "queue_timeout." },
+
+	{ CONFKEY_C(name), .type = CONFKEY_STRING, .flags = CONFKEY_REQUIRED,
+	  .check = confval_client_name, .doc = "The client's name in "
+	  "/status, /metrics and the access log: 1 to 64 letters, digits, "
+	  "_ . or -, unique; not default or other." },
+	{ CONFKEY_C(token_env), .type = CONFKEY_STRING, .check = confval_env,
+	  .doc = "The environment variable holding the client's token.  "
+	  "One of token_env and token_file is required." },
+	{ CONFKEY_C(token_file), .type = CONFKEY_STRING, .doc = "A file "
+	  "holding the client's token (one trailing newline stripped); a "
+	  "relative path is under $CREDENTIALS_DIRECTORY when set, else "
+	  "the configuration file's directory." },
+	{ CONFKEY_C(weight), CONFKEY_INT(1, 1, 10000), .doc = "The client's "
+	  "share of each provider's admissions while other clients wait "
+	  "too, relative to theirs." }
 };
 const size_t confkey_count = sizeof confkey_table / sizeof confkey_table[0];
 
@@ -286,7 +312,7 @@ confkey_write_key(FILE *f, const struct confkey *k)
 {
 	static const char *const types[] = { "integer", "number", "boolean",
 	    "string", "list of strings", "one of ", "list of groups",
-	    "list of groups" };
+	    "list of groups", "list of groups" };
 	char	buf[256];
 	int	pos;
 
@@ -315,7 +341,8 @@ void
 confkey_write_reference(FILE *f)
 {
 	static const char *const heads[] = { "Top-level keys",
-	    "Provider keys", "Model group keys (in a provider's models)" };
+	    "Provider keys", "Model group keys (in a provider's models)",
+	    "Client keys (in clients)" };
 	size_t	i;
 
 	for (i = 0; i < confkey_count; i++) {

@@ -9,6 +9,7 @@
  * echoes the value: some are secrets.  confkey.c's key table names the
  * check of each key.  Pure: no libevent, no clock.
  */
+#include <ctype.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -174,6 +175,37 @@ confval_name(char *v)
 			return "is reserved (healthz, metrics, status, v1, "
 			    "batch, ui)";
 	}
+	return NULL;
+}
+
+/* Return 1 if s (len bytes) is 1 to 64 of [A-Za-z0-9._-]. */
+int
+confval_is_client_name(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0 || len > CONFVAL_NAME_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' &&
+		    s[i] != '.' && s[i] != '-')
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Check a client's name: a label value and a logfmt value, so the same
+ * letters as x-llmproxy-client allows; default and other are the names
+ * the daemon gives requests it cannot name otherwise.
+ */
+const char *
+confval_client_name(char *v)
+{
+	if (!confval_is_client_name(v, strlen(v)))
+		return "must be 1 to 64 letters, digits, _ . or -";
+	if (strcmp(v, "default") == 0 || strcmp(v, "other") == 0)
+		return "is reserved (default, other)";
 	return NULL;
 }
 

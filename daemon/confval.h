@@ -18,6 +18,10 @@ const char	*confval_listen(char *v);
 const char	*confval_name(char *v);
 /* A model group's match: a name, or a prefix ending in '*'. */
 const char	*confval_match(char *v);
+/* A client's name (SPEC 11): as a provider's, not default or other. */
+const char	*confval_client_name(char *v);
+/* Return 1 if s (len bytes) is 1 to 64 of [A-Za-z0-9._-]. */
+int		 confval_is_client_name(const char *s, size_t len);
 /* An http(s) base URL; its trailing slashes are dropped. */
 const char	*confval_url(char *v);
 /* A client token or Host value: visible ASCII, no spaces. */

@@ -323,7 +323,7 @@ guard_token(const struct config *cf, const char *authorization,
 
 	if (client != NULL)
 		*client = 0;
-	if (cf->nclient_tokens == 0)
+	if (cf->nclients == 0)
 		return GUARD_OK;
 	if (authorization != NULL) {
 		authorization = guard_trim(authorization, &blen);
@@ -337,12 +337,12 @@ guard_token(const struct config *cf, const char *authorization,
 	}
 	if (x_api_key != NULL)
 		xkey = guard_trim(x_api_key, &xlen);
-	for (i = 0; i < cf->nclient_tokens; i++) {
+	for (i = 0; i < cf->nclients; i++) {
 		eq = 0;
 		if (bearer != NULL)
-			eq |= guard_ct_eq(bearer, blen, cf->client_tokens[i]);
+			eq |= guard_ct_eq(bearer, blen, cf->clients[i].token);
 		if (xkey != NULL)
-			eq |= guard_ct_eq(xkey, xlen, cf->client_tokens[i]);
+			eq |= guard_ct_eq(xkey, xlen, cf->clients[i].token);
 		if (eq && who == 0)
 			who = i + 1;
 		ok |= eq;

@@ -38,9 +38,10 @@ enum guard_verdict guard_host(const struct config *cf, const char *host,
 enum guard_verdict guard_origin(const struct config *cf, const char *origin);
 /*
  * Check the client's token (either header may be NULL) and say who the
- * client is in *client (when not NULL): 0 for the default client (no
- * tokens configured), else i + 1 for cf->client_tokens[i], the client
- * SPEC 11 names "token<i + 1>".
+ * client is in *client (when not NULL): 0 when no token is configured
+ * (the client is then named by x-llmproxy-client, or default), else
+ * i + 1 for cf->clients[i] (SPEC 11: a clients entry or a client_tokens
+ * string).
  */
 enum guard_verdict guard_token(const struct config *cf,
 		    const char *authorization, const char *x_api_key,

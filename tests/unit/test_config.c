@@ -67,6 +67,8 @@ static int	test_shows_default(const char *text, const struct confkey *k);
 static void	test_key_twice_on_a_line(void);
 static void	test_models(void);
 static void	test_models_bad(void);
+static void	test_clients(void);
+static void	test_clients_bad(void);
 
 /* A provider group whose keys start on line 3 (the group on line 2). */
 #define TEST_PROV	"providers = (\n{ name = \"p\";\n%s }\n);\n"
@@ -88,7 +90,8 @@ static const char *const test_key_names[] = {
 	"hedge_after", "connect_timeout",
 	"first_byte_timeout", "idle_timeout", "latency", "tokens_per_second",
 	"models", "match", "requests_per_minute", "tokens_per_minute",
-	"burst", "max_concurrent", "queue_max", "queue_timeout"
+	"burst", "max_concurrent", "queue_max", "queue_timeout",
+	"clients", "name", "token_env", "token_file", "weight"
 };
 
 /* Load text as "t.conf" and assert that it loads. */
@@ -495,7 +498,7 @@ test_required(void)
 		strncat(names, k->name, sizeof names - strlen(names) - 2);
 		strcat(names, " ");
 	}
-	UNIT_ASSERT_STR_EQ(names, "providers name match ");
+	UNIT_ASSERT_STR_EQ(names, "providers name match name ");
 	test_fail("log_level = \"warn\";\n", "t.conf:1: providers is required");
 	test_fail("providers = (\n{ type = \"simulated\"; },\n"
 	    "{ name = \"q\"; type = \"simulated\"; }\n);",
@@ -1059,6 +1062,13 @@ test_wrapped_key(const struct confkey *k, const char *literal, int same_line)
 		    k->name, literal);
 		snprintf(want, sizeof want, "t.conf:%d: %s must be %s", line,
 		    k->name, range);
+	} else if (k->scope == CONFKEY_SCOPE_CLIENT) {
+		line = same_line ? 1 : 2;
+		snprintf(text, sizeof text, "clients = ( { name = \"c\"; "
+		    "token_env = \"PATH\";%s%s = %s; } );\n" TEST_SIM,
+		    same_line ? " " : "\n  ", k->name, literal);
+		snprintf(want, sizeof want, "t.conf:%d: clients[0].%s must "
+		    "be %s", line, k->name, range);
 	} else {
 		line = same_line ? 2 : 3;
 		snprintf(text, sizeof text, "providers = (\n{ name = \"p\"; "
@@ -1270,6 +1280,110 @@ test_models_bad(void)
 	    "{ match = ...; ... }");
 }
 
+/*
+ * Clients from clients entries (token_env, token_file) and then the plain
+ * client_tokens, named token1..; weights default to 1.
+ */
+static void
+test_clients(void)
+{
+	char		 path[] = "/tmp/llmproxyd-token-XXXXXX", text[1024];
+	struct config	*cf;
+	int		 fd;
+
+	UNIT_ASSERT((fd = mkstemp(path)) != -1);
+	close(fd);
+	test_write(path, "alice-token\n", 12);
+	setenv("LLMPROXY_TEST_CI_TOKEN", "ci-token", 1);
+	snprintf(text, sizeof text, "clients = (\n"
+	    "{ name = \"ci\"; token_env = \"LLMPROXY_TEST_CI_TOKEN\"; },\n"
+	    "{ name = \"alice\"; token_file = \"%s\"; weight = 4; } );\n"
+	    "client_tokens = [ \"plain-1\", \"plain-2\" ];\n" TEST_SIM, path);
+	cf = test_load(text);
+	UNIT_ASSERT_INT_EQ(cf->nclients, 4);
+	UNIT_ASSERT_STR_EQ(cf->clients[0].name, "ci");
+	UNIT_ASSERT_STR_EQ(cf->clients[0].token, "ci-token");
+	UNIT_ASSERT_INT_EQ(cf->clients[0].weight, 1);
+	UNIT_ASSERT_INT_EQ(cf->clients[0].line, 2);
+	UNIT_ASSERT_STR_EQ(cf->clients[1].name, "alice");
+	UNIT_ASSERT_STR_EQ(cf->clients[1].token, "alice-token");
+	UNIT_ASSERT_INT_EQ(cf->clients[1].weight, 4);
+	UNIT_ASSERT_STR_EQ(cf->clients[2].name, "token1");
+	UNIT_ASSERT_STR_EQ(cf->clients[2].token, "plain-1");
+	UNIT_ASSERT_STR_EQ(cf->clients[3].name, "token2");
+	UNIT_ASSERT_INT_EQ(cf->clients[3].line, 4);
+	config_free(cf);
+	/* No token anywhere: no clients, the header names them. */
+	cf = test_load(TEST_SIM);
+	UNIT_ASSERT_INT_EQ(cf->nclients, 0);
+	config_free(cf);
+	unlink(path);
+	unsetenv("LLMPROXY_TEST_CI_TOKEN");
+}
+
+/* Each bad clients entry names its file, line and key. */
+static void
+test_clients_bad(void)
+{
+	setenv("LLMPROXY_TEST_T1", "same-token", 1);
+	setenv("LLMPROXY_TEST_T2", "same-token", 1);
+	setenv("LLMPROXY_TEST_T3", "has space", 1);
+	test_fail("clients = ( { token_env = \"LLMPROXY_TEST_T1\"; } );\n"
+	    TEST_SIM, "t.conf:1: clients[0].name is required");
+	test_fail("clients = ( { name = \"other\"; token_env = "
+	    "\"LLMPROXY_TEST_T1\"; } );\n" TEST_SIM, "t.conf:1: "
+	    "clients[0].name is reserved (default, other)");
+	test_fail("clients = ( { name = \"a b\"; token_env = "
+	    "\"LLMPROXY_TEST_T1\"; } );\n" TEST_SIM, "t.conf:1: "
+	    "clients[0].name must be 1 to 64 letters, digits, _ . or -");
+	test_fail("clients = ( { name = \"a\"; } );\n" TEST_SIM, "t.conf:1: "
+	    "clients[0].token_env or token_file is required");
+	test_fail("clients = ( { name = \"a\"; token_env = \"LLMPROXY_TEST_T1\";"
+	    "\ntoken_file = \"/x\"; } );\n" TEST_SIM, "t.conf:2: "
+	    "clients[0].token_file and token_env exclude each other: give "
+	    "one");
+	test_fail("clients = ( { name = \"a\"; token_env = "
+	    "\"LLMPROXY_TEST_UNSET_VAR\"; } );\n" TEST_SIM, "t.conf:1: "
+	    "clients[0].token_env names a variable that is unset or empty");
+	test_fail("clients = ( { name = \"a\"; token_env = "
+	    "\"LLMPROXY_TEST_T3\"; } );\n" TEST_SIM, "t.conf:1: "
+	    "clients[0].token_env gives a token that must be visible ASCII, "
+	    "without spaces");
+	test_fail("clients = ( { name = \"a\"; token_env = \"LLMPROXY_TEST_T1\";"
+	    " },\n{ name = \"a\"; token_env = \"LLMPROXY_TEST_T2\"; } );\n"
+	    TEST_SIM, "t.conf:2: clients[1].name \"a\" is already the name "
+	    "of clients[0]");
+	test_fail("clients = ( { name = \"a\"; token_env = \"LLMPROXY_TEST_T1\";"
+	    " },\n{ name = \"b\"; token_env = \"LLMPROXY_TEST_T2\"; } );\n"
+	    TEST_SIM, "t.conf:2: clients[1].token_env gives the token of "
+	    "clients[0] (\"a\"): a token names one client");
+	test_fail("clients = ( { name = \"a\"; token_env = \"LLMPROXY_TEST_T1\";"
+	    " weight = 0; } );\n" TEST_SIM, "t.conf:1: clients[0].weight "
+	    "must be >= 1");
+	test_fail("clients = ( { name = \"a\"; token_env = \"LLMPROXY_TEST_T1\";"
+	    " retries = 1; } );\n" TEST_SIM, "t.conf:1: clients[0].retries "
+	    "is not a known key");
+	test_fail("clients = ( { name = \"a\"; token_env = \"LLMPROXY_TEST_T1\";"
+	    " log_level = \"info\"; } );\n" TEST_SIM, "t.conf:1: "
+	    "clients[0].log_level is not a known key here (it belongs at the "
+	    "top level)");
+	test_fail("clients = ( { name = \"token1\"; token_env = "
+	    "\"LLMPROXY_TEST_T1\"; } );\nclient_tokens = [ \"x\" ];\n"
+	    TEST_SIM, "t.conf:2: client_tokens entry 1 is client token1, "
+	    "already the name of clients[0]");
+	test_fail("clients = ( { name = \"a\"; token_env = \"LLMPROXY_TEST_T1\";"
+	    " } );\nclient_tokens = [ \"same-token\" ];\n" TEST_SIM,
+	    "t.conf:2: client_tokens entry 1 repeats the token of client a: "
+	    "a token names one client");
+	test_fail("clients = ( \"a\" );\n" TEST_SIM, "t.conf:1: clients[0] "
+	    "must be a group: { name = ...; ... }");
+	test_fail("clients = { name = \"a\"; };\n" TEST_SIM, "t.conf:1: "
+	    "clients must be a list of groups: ( { name = ...; }, ... )");
+	unsetenv("LLMPROXY_TEST_T1");
+	unsetenv("LLMPROXY_TEST_T2");
+	unsetenv("LLMPROXY_TEST_T3");
+}
+
 static const struct unit_test tests[] = {
 	{ "defaults", test_defaults },
 	{ "required", test_required },
@@ -1304,7 +1418,9 @@ static const struct unit_test tests[] = {
 	{ "shipped_keys", test_shipped_keys },
 	{ "key_twice_on_a_line", test_key_twice_on_a_line },
 	{ "models", test_models },
-	{ "models_bad", test_models_bad }
+	{ "models_bad", test_models_bad },
+	{ "clients", test_clients },
+	{ "clients_bad", test_clients_bad }
 };
 
 int

@@ -45,10 +45,19 @@ static char	test_tok_a[] = "tok-alpha-0123456789";
 static char	test_tok_b[] = "tok-beta";
 static char	*test_tokens[] = { test_tok_a, test_tok_b };
 
+static char	test_name_a[] = "token1";
+static char	test_name_b[] = "token2";
+static struct client_config test_clients[] = {
+	{ .name = test_name_a, .weight = 1, .token = test_tok_a },
+	{ .name = test_name_b, .weight = 1, .token = test_tok_b }
+};
+
+/* As loaded from client_tokens = [ test_tok_a, test_tok_b ]. */
 static struct config	test_cf = {
 	.allowed_hosts = test_hosts, .nallowed_hosts = 2,
 	.allowed_origins = test_origins, .nallowed_origins = 2,
 	.client_tokens = test_tokens, .nclient_tokens = 2,
+	.clients = test_clients, .nclients = 2
 };
 static struct config	test_empty_cf;
 
