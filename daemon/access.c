@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "access.h"
+#include "client.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -71,11 +72,14 @@ access_record(struct metrics_provider *m, const struct access_entry *e)
 	    sizeof path);
 	if (e->detail != NULL)
 		access_quote(e->detail, why, sizeof why);
-	log_info("access provider=%s%s%s method=%s path=%s status=%d queue_ms=%"
-	    PRIu64 " upstream_ms=%" PRIu64 " bytes_in=%zu bytes_out=%" PRIu64
-	    " attempts=%d%s%s%s%s%s%s%s%s", e->provider != NULL ? e->provider :
-	    "-", e->first != NULL ? " first=" : "", e->first != NULL ?
-	    e->first : "", e->method != NULL ? e->method : "-", path,
+	log_info("access provider=%s%s%s%s%s method=%s path=%s status=%d "
+	    "queue_ms=%" PRIu64 " upstream_ms=%" PRIu64 " bytes_in=%zu "
+	    "bytes_out=%" PRIu64 " attempts=%d%s%s%s%s%s%s%s%s",
+	    e->provider != NULL ? e->provider : "-",
+	    e->first != NULL ? " first=" : "", e->first != NULL ?
+	    e->first : "", e->client != NULL ? " client=" : "",
+	    e->client != NULL ? client_name(e->client) : "",
+	    e->method != NULL ? e->method : "-", path,
 	    e->status, e->queue_ms, e->upstream_ms, e->bytes_in, e->bytes_out,
 	    e->attempts, e->model != NULL ? " model=" : "",
 	    e->model != NULL ? e->model : "",
@@ -144,6 +148,8 @@ static void
 access_count(struct metrics_provider *m, const struct access_entry *e)
 {
 	metrics_count_request(m, e->status, 1);
+	if (e->client != NULL)
+		client_row_answered(client_row(e->client, m), e->status);
 	if (e->model_metrics != NULL)
 		metrics_count_model_request(e->model_metrics, e->status);
 	if (access_is_refusal(e->end))

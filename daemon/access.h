@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct client;
 struct metrics_model;
 struct metrics_provider;
 
@@ -72,6 +73,7 @@ struct access_entry {
 	const char	*batch;		/* a batch item: its batch's id */
 	const char	*model;		/* its model group's match; or NULL */
 	struct metrics_model *model_metrics;	/* that group's block */
+	struct client	*client;	/* who asked; NULL: not known */
 };
 
 /* Return the label of end ("queue_full", "client_closed"), "" for OK. */

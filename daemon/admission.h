@@ -19,9 +19,10 @@
  * one per model group) in front of limiter.c's arithmetic.  A ticket
  * names its model; the backend finds its group when it asks, and the
  * slot, the pause, the usage and the remaining headers then go to that
- * group as well as to the provider.  The ticket carries what a fairer queue needs
- * later (SPEC 11: the client and the priority) without its callers
- * changing.
+ * group as well as to the provider.  The ticket names its client and
+ * priority (SPEC 11): the queues share admissions between the clients
+ * waiting by weight, and keep each client's numbers (its row) as its
+ * requests wait, hold slots and give them back.
  */
 #ifndef ADMISSION_H
 #define ADMISSION_H
@@ -35,6 +36,8 @@
 #include "queue.h"
 
 struct admit_ticket;
+struct client;
+struct client_row;
 struct provider_group;
 
 enum admit_verdict {
@@ -60,6 +63,8 @@ struct admit_ticket {
 	int			 front;		/* a retry: ahead of the rest */
 	const char		*model;		/* the body's; NULL: none */
 	size_t			 model_len;	/* not NUL-terminated */
+	struct client		*client;	/* who asks; NULL: default */
+	enum queue_priority	 priority;	/* SPEC 11 */
 	admit_cb		*decided;
 	void			*arg;
 	/* Set by the backend. */
@@ -69,6 +74,7 @@ struct admit_ticket {
 	uint64_t		 retry_ms;	/* with ADMIT_FULL */
 	uint64_t		 asked_ms;	/* when it last asked */
 	struct provider_group	*group;		/* its model's; NULL: none */
+	struct client_row	*row;		/* its client's numbers */
 	struct queue_ticket	 qt;		/* its place in the queue */
 	TAILQ_ENTRY(admit_ticket) entry;	/* decisions to deliver */
 	TAILQ_ENTRY(admit_ticket) held;		/* slots held */

@@ -156,6 +156,8 @@ attempt_start(struct provider *p, struct config *cf,
 	a->ticket.tokens = a->st.estimate > 0 ? a->st.estimate : 0;
 	a->ticket.decided = attempt_decided_cb;
 	a->ticket.arg = a;
+	a->ticket.client = rq->client;
+	a->ticket.priority = rq->priority;
 	attempt_ask(a, 0);
 	return a;
 }

@@ -25,8 +25,10 @@
 #include <stdint.h>
 
 #include "access.h"
+#include "queue.h"
 
 struct attempt;
+struct client;
 struct config;
 struct evkeyvalq;
 struct metrics_model;
@@ -39,6 +41,8 @@ struct attempt_request {
 	struct evkeyvalq	*headers;	/* end-to-end and not */
 	const char		*body;
 	size_t			 body_len;
+	struct client		*client;	/* who asks (SPEC 11); NULL */
+	enum queue_priority	 priority;
 };
 
 /* How an attempt ended. */

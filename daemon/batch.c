@@ -118,7 +118,7 @@ static const struct exchange_owner batch_owner = {
 /* Run the batch req carries under cf. */
 void
 batch_start(const struct exchange_env *env, struct evhttp_request *req,
-    struct config *cf)
+    struct config *cf, struct client *client, enum queue_priority priority)
 {
 	struct batch	*b;
 	const char	*body;
@@ -130,6 +130,7 @@ batch_start(const struct exchange_env *env, struct evhttp_request *req,
 	b->arrive_ms = clock_now_ms();
 	b->cf = config_ref(cf);
 	b->ex = exchange_new(env, req, cf, NULL, metrics_unrouted(), "/batch");
+	exchange_set_client(b->ex, client, priority);
 	exchange_set_owner(b->ex, &batch_owner, b);
 	body = exchange_body(b->ex, &len);
 	if ((b->br = batchreq_parse(cf, body, len, &status, &cause)) == NULL) {
@@ -182,6 +183,7 @@ batch_prepare(struct batch *b, size_t i)
 	r->rq.headers = &r->fields;
 	r->rq.body = it->body;
 	r->rq.body_len = it->body_len;
+	r->rq.client = exchange_client(b->ex, &r->rq.priority);
 	if ((r->prov = provider_find(r->pc->name)) != NULL)
 		provider_ref(r->prov);
 	return r->prov != NULL;

@@ -10,12 +10,20 @@
 #ifndef BATCH_H
 #define BATCH_H
 
+#include "queue.h"
+
+struct client;
 struct config;
 struct evhttp_request;
 struct exchange_env;
 
-/* Run the batch req carries (its body has fully arrived) under cf. */
+/*
+ * Run the batch req carries (its body has fully arrived) under cf, for
+ * client (its reference is taken over) at priority: every item is that
+ * client's request.
+ */
 void	batch_start(const struct exchange_env *env,
-	    struct evhttp_request *req, struct config *cf);
+	    struct evhttp_request *req, struct config *cf,
+	    struct client *client, enum queue_priority priority);
 
 #endif /* BATCH_H */

@@ -37,6 +37,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "access.h"
+#include "client.h"
 #include "clock.h"
 #include "config.h"
 #include "conn.h"
@@ -66,6 +67,8 @@ struct exchange {
 	struct config			*cf;	/* referenced */
 	const struct provider_config	*pc;	/* its errors' dialect; NULL */
 	struct metrics_provider		*m;
+	struct client			*client;	/* referenced; NULL */
+	enum queue_priority		 priority;
 	char				*target;
 	const char			*method;
 	const struct exchange_owner	*owner;	/* NULL once told to close */
@@ -167,6 +170,26 @@ void
 exchange_set_dialect(struct exchange *ex, const struct provider_config *pc)
 {
 	ex->pc = pc;
+}
+
+/* Say who is asking, taking over the reference c holds (NULL: none). */
+void
+exchange_set_client(struct exchange *ex, struct client *c,
+    enum queue_priority priority)
+{
+	if (ex->client != NULL)
+		client_unref(ex->client, clock_now_ms());
+	ex->client = c;
+	ex->priority = priority;
+}
+
+/* Return who is asking (NULL: not said) and at which priority. */
+struct client *
+exchange_client(const struct exchange *ex, enum queue_priority *priority)
+{
+	if (priority != NULL)
+		*priority = ex->priority;
+	return ex->client;
 }
 
 /* Set what the access line reports of the upstream side. */
@@ -458,6 +481,8 @@ exchange_close(struct exchange *ex, enum access_end end)
 	exchange_tell_owner(ex, end);
 	ex->phase = EXCHANGE_CLOSED;
 	exchange_record(ex, end);
+	if (ex->client != NULL)
+		client_unref(ex->client, clock_now_ms());
 	config_unref(ex->cf);
 	deadline_free(ex->timer);
 	event_free(ex->hangup);
@@ -493,6 +518,7 @@ exchange_record(struct exchange *ex, enum access_end end)
 	e.timed = 1;
 	e.model = ex->note.model;
 	e.model_metrics = ex->note.model_metrics;
+	e.client = ex->client;
 	access_record(ex->m, &e);
 }
 

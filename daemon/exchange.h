@@ -23,7 +23,9 @@
 #include <stdint.h>
 
 #include "access.h"
+#include "queue.h"
 
+struct client;
 struct config;
 struct evhttp_request;
 struct evkeyvalq;
@@ -82,6 +84,15 @@ void		 exchange_set_owner(struct exchange *ex,
 /* Speak pc's dialect in the daemon's own errors from now on. */
 void		 exchange_set_dialect(struct exchange *ex,
 		    const struct provider_config *pc);
+/*
+ * Say who is asking (SPEC 11), taking over the reference c holds
+ * (client_get()'s; NULL: none), and at which priority.
+ */
+void		 exchange_set_client(struct exchange *ex, struct client *c,
+		    enum queue_priority priority);
+/* Return who is asking (NULL: not said), its priority in *priority. */
+struct client	*exchange_client(const struct exchange *ex,
+		    enum queue_priority *priority);
 /* Set what the access line reports of the upstream side. */
 void		 exchange_set_note(struct exchange *ex,
 		    const struct exchange_note *note);

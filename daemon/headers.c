@@ -121,11 +121,17 @@ static const char *const headers_credentials[] = {
 	NULL
 };
 
-/* Request fields the daemon (through curl) sets towards the upstream. */
+/*
+ * Request fields the daemon (through curl) sets towards the upstream, and
+ * the ones addressed to the daemon itself (SPEC 11), which no provider
+ * needs to see.
+ */
 static const char *const headers_managed[] = {
 	"Host",
 	"Content-Length",
 	"Expect",
+	"x-llmproxy-client",
+	"x-llmproxy-priority",
 	NULL
 };
 

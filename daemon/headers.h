@@ -27,7 +27,8 @@ int	headers_is_credential(const char *name);
 
 /*
  * Return 1 if name is a request field the daemon sets itself towards the
- * upstream, so the client's copy is dropped: Host, Content-Length, Expect.
+ * upstream, so the client's copy is dropped: Host, Content-Length, Expect;
+ * or one addressed to the daemon: x-llmproxy-client, x-llmproxy-priority.
  */
 int	headers_is_upstream_managed(const char *name);
 

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
 #include "metrics.h"
 #include "xmalloc.h"
 
@@ -176,6 +177,13 @@ metrics_new(const char *name, int routed)
 	TAILQ_INIT(&m->models);
 	TAILQ_INSERT_TAIL(&metrics_all, m, entry);
 	return m;
+}
+
+/* Return m's provider name as a label value. */
+const char *
+metrics_label(const struct metrics_provider *m)
+{
+	return m->label;
 }
 
 /*
@@ -416,6 +424,7 @@ metrics_render(uint64_t connections, size_t *len)
 		metrics_render_scalar(f, &metrics_scalars[i]);
 	metrics_render_tokens(f);
 	metrics_render_models(f);
+	client_render_metrics(f);
 	for (i = 0; i < METRICS_NHISTOGRAMS; i++)
 		metrics_render_histogram(f, (enum metrics_histogram)i);
 	metrics_head(f, "llmproxy_connections", "gauge",

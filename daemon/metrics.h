@@ -59,6 +59,8 @@ enum metrics_histogram {
 struct metrics_provider *metrics_provider(const char *name);
 /* Return the block for requests no provider saw (provider=""). */
 struct metrics_provider *metrics_unrouted(void);
+/* Return m's provider name as a label value (escaped). */
+const char	*metrics_label(const struct metrics_provider *m);
 
 /* Count n requests answered with status (0: the client left first). */
 void		metrics_count_request(struct metrics_provider *m,

@@ -30,6 +30,7 @@
 #include <jansson.h>
 
 #include "admission.h"
+#include "client.h"
 #include "clock.h"
 #include "config.h"
 #include "headers.h"
@@ -98,6 +99,7 @@ static json_t	*provider_status_groups(struct provider *p, uint64_t now,
 static json_t	*provider_status_group(struct provider_group *g,
 		    uint64_t now, int64_t wall);
 static json_t	*provider_buckets_json(const struct limiter_state *st);
+static void	provider_count_queued(struct admit_ticket *t, int delta);
 static void	provider_grant(struct provider *p, struct admit_ticket *t);
 static void	provider_hand_back(struct provider *p,
 		    struct admit_ticket *t);
@@ -316,6 +318,7 @@ provider_free_all(void)
 
 	while ((p = TAILQ_FIRST(&provider_list)) != NULL)
 		provider_free(p);
+	client_free_all();	/* their rows point at the metrics blocks */
 	metrics_free_all();	/* the blocks outlived their providers */
 }
 
@@ -376,6 +379,10 @@ provider_request(struct provider *p, struct admit_ticket *t)
 	t->qt.admitted = provider_admitted_cb;
 	t->qt.too_large = provider_too_large_cb;
 	t->qt.arg = p;
+	t->qt.who = t->client;
+	t->qt.weight = t->client != NULL ? client_weight(t->client) : 1;
+	t->qt.priority = t->priority;
+	t->row = t->client != NULL ? client_row(t->client, p->m) : NULL;
 	t->group = provider_group_find(p, t->model, t->model_len);
 	if (p->retired && !t->front) {
 		provider_deliver(p, t, ADMIT_RETIRED);
@@ -400,6 +407,7 @@ provider_request(struct provider *p, struct admit_ticket *t)
 		break;
 	}
 	t->state = ADMIT_WAITING;
+	provider_count_queued(t, 1);
 	if (t->qt.flow == NULL || TAILQ_FIRST(&t->qt.flow->tickets) == &t->qt)
 		provider_pump_soon(p);	/* a new head may be next: ask */
 }
@@ -413,6 +421,7 @@ provider_withdraw(struct provider *p, struct admit_ticket *t)
 {
 	switch (t->state) {
 	case ADMIT_WAITING:
+		provider_count_queued(t, -1);
 		if (sched_withdraw(&p->sched, provider_lane(p, t), &t->qt))
 			provider_pump_soon(p);	/* the next may fit now */
 		break;
@@ -435,12 +444,22 @@ provider_release(struct provider *p, struct admit_ticket *t,
 	ADMIT_ASSERT(t->slot != 0 && t->state == ADMIT_IDLE);
 	TAILQ_REMOVE(&p->held, t, held);
 	t->slot = 0;
+	if (t->row != NULL)
+		client_row_in_flight(t->row, -1);
 	sched_release(&p->sched, provider_lane(p, t));
 	if (unused_tokens > 0)
 		sched_refund(&p->sched, provider_lane(p, t), unused_tokens, 0,
 		    clock_now_ms());
 	if (p->sched.n > 0)
 		provider_pump_soon(p);
+}
+
+/* Count t joining (+1) or leaving (-1) the queue in its client's row. */
+static void
+provider_count_queued(struct admit_ticket *t, int delta)
+{
+	if (t->row != NULL)
+		client_row_queued(t->row, delta);
 }
 
 /* Give t a slot of its own: the limiter has taken one for it. */
@@ -450,6 +469,8 @@ provider_grant(struct provider *p, struct admit_ticket *t)
 	p->admitted++;
 	t->slot = ++p->last_slot;
 	TAILQ_INSERT_TAIL(&p->held, t, held);
+	if (t->row != NULL)
+		client_row_in_flight(t->row, 1);
 }
 
 /* A granted slot was never used: give back the slot, request and tokens. */
@@ -458,6 +479,8 @@ provider_hand_back(struct provider *p, struct admit_ticket *t)
 {
 	TAILQ_REMOVE(&p->held, t, held);
 	t->slot = 0;
+	if (t->row != NULL)
+		client_row_in_flight(t->row, -1);
 	sched_release(&p->sched, provider_lane(p, t));
 	sched_refund(&p->sched, provider_lane(p, t), t->tokens, 1,
 	    clock_now_ms());
@@ -498,6 +521,7 @@ provider_admitted_cb(struct queue_ticket *qt, void *arg)
 	struct provider		*p = arg;
 	struct admit_ticket	*t = ADMIT_TICKET(qt);
 
+	provider_count_queued(t, -1);
 	provider_grant(p, t);
 	t->state = ADMIT_IDLE;
 	t->decided(t, ADMIT_GRANTED, t->arg);
@@ -510,6 +534,7 @@ provider_too_large_cb(struct queue_ticket *qt, void *arg)
 	struct provider		*p = arg;
 	struct admit_ticket	*t = ADMIT_TICKET(qt);
 
+	provider_count_queued(t, -1);
 	provider_count_refusal(p, PROVIDER_REFUSED_TOO_LARGE);
 	t->state = ADMIT_IDLE;
 	t->decided(t, ADMIT_TOO_LARGE, t->arg);
@@ -658,6 +683,7 @@ provider_metrics_gauges(void)
 	uint64_t		 now = clock_now_ms();
 	size_t			 j;
 
+	client_sweep(now);		/* no forgotten client in the series */
 	metrics_clear_gauges();
 	TAILQ_FOREACH(p, &provider_list, entry) {
 		limiter_state(p->lm, now, &st);
@@ -681,6 +707,7 @@ provider_status_json(void)
 	uint64_t	 now = clock_now_ms();
 	int64_t		 wall = clock_wall_ms();
 
+	client_sweep(now);		/* no forgotten client in the rows */
 	TAILQ_FOREACH(p, &provider_list, entry)
 		json_array_append_new(all, provider_status_one(p, now, wall));
 	return all;
@@ -695,7 +722,7 @@ provider_status_one(struct provider *p, uint64_t now, int64_t wall)
 
 	limiter_state(p->lm, now, &st);
 	return json_pack("{s:s,s:b,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I},"
-	    "s:o,s:o,s:{s:I,s:I,s:I,s:I},s:o}",
+	    "s:o,s:o,s:{s:I,s:I,s:I,s:I},s:o,s:o}",
 	    "name", p->name, "retired", p->retired,
 	    "in_flight", (json_int_t)st.in_flight,
 	    "queued", (json_int_t)p->sched.n,
@@ -712,7 +739,8 @@ provider_status_one(struct provider *p, uint64_t now, int64_t wall)
 	    "refused", (json_int_t)p->refused,
 	    "retried", (json_int_t)p->retried,
 	    "upstream_429", (json_int_t)p->upstream_429,
-	    "models", provider_status_groups(p, now, wall));
+	    "models", provider_status_groups(p, now, wall),
+	    "clients", client_status_json(p->m));
 }
 
 /* Return the bucket levels of st: numbers, null for a limit that is off. */

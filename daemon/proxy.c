@@ -97,7 +97,7 @@ static const struct exchange_owner proxy_owner = {
 void
 proxy_start(const struct exchange_env *env, struct evhttp_request *req,
     struct config *cf, struct provider *prov, const char *rest,
-    size_t client)
+    struct client *client, enum queue_priority priority)
 {
 	const struct provider_config	*pc = provider_config(prov);
 	struct proxy			*px;
@@ -114,6 +114,7 @@ proxy_start(const struct exchange_env *env, struct evhttp_request *req,
 	px->rest = xstrdup(rest);
 	px->ex = exchange_new(env, req, cf, px->asked, provider_metrics(prov),
 	    px->rest);
+	exchange_set_client(px->ex, client, priority);
 	px->note.provider = px->note.first = px->asked->name;
 	px->note.estimate = -1;
 	exchange_set_note(px->ex, &px->note);
@@ -148,6 +149,7 @@ proxy_launch(struct proxy *px, struct provider *p)
 	rq.path = px->rest;
 	rq.headers = exchange_request_headers(px->ex);
 	rq.body = exchange_body(px->ex, &rq.body_len);
+	rq.client = exchange_client(px->ex, &rq.priority);
 	if (px->tried != NULL) {
 		i = (size_t)(config_find_provider(px->cf, pc->name,
 		    strlen(pc->name)) - px->cf->providers);

@@ -9,6 +9,9 @@
 
 #include <stddef.h>
 
+#include "queue.h"
+
+struct client;
 struct config;
 struct evhttp_request;
 struct exchange_env;
@@ -16,11 +19,11 @@ struct provider;
 
 /*
  * Forward req (whose body has fully arrived) to prov, appending rest to
- * its base_url, under cf (referenced while it lives), for client
- * (guard_token()'s: 0 the default client, i the i-th token).
+ * its base_url, under cf (referenced while it lives), for client (its
+ * reference, client_identify()'s, is taken over) at priority.
  */
 void	proxy_start(const struct exchange_env *env, struct evhttp_request *req,
 	    struct config *cf, struct provider *prov, const char *rest,
-	    size_t client);
+	    struct client *client, enum queue_priority priority);
 
 #endif /* PROXY_H */

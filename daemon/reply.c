@@ -51,11 +51,20 @@ reply_error(struct evhttp_request *req,
     const char *message)
 {
 	enum dialect	 d = pc != NULL ? pc->dialect : DIALECT_OPENAI;
-	struct evbuffer	*buf;
 	char		*body;
 
 	body = dialect_error_body(d, dialect_error_type(d, status), code,
 	    message);
+	reply_json(req, status, body);
+	free(body);
+}
+
+/* Answer req with status and body, a JSON text. */
+void
+reply_json(struct evhttp_request *req, int status, const char *body)
+{
+	struct evbuffer	*buf;
+
 	if ((buf = evbuffer_new()) == NULL)
 		fatalx("%s: out of memory", __func__);
 	if (evbuffer_add(buf, body, strlen(body)) == -1)
@@ -64,5 +73,4 @@ reply_error(struct evhttp_request *req,
 	    "Content-Type", "application/json");
 	evhttp_send_reply(req, status, reply_reason(status), buf);
 	evbuffer_free(buf);
-	free(body);
 }

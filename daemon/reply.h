@@ -15,6 +15,9 @@ struct provider_config;
 void		 reply_error(struct evhttp_request *req,
 		    const struct provider_config *pc, int status,
 		    const char *code, const char *message);
+/* Answer req with status and body, a JSON text. */
+void		 reply_json(struct evhttp_request *req, int status,
+		    const char *body);
 /*
  * Return the reason phrase for the status codes libevent 2.1 does not
  * know (it would say "Unknown Status Code"); NULL lets libevent choose.

@@ -42,6 +42,7 @@
 #include "clock.h"
 #include "config.h"
 #include "batch.h"
+#include "client.h"
 #include "conn.h"
 #include "exchange.h"
 #include "guard.h"
@@ -104,18 +105,14 @@ static void	server_stopping(struct server *srv,
 static void	server_refuse(struct server *srv, struct evhttp_request *req,
 		    const struct route *r, int status, enum access_end end,
 		    const char *message);
-static void	server_reply_json(struct evhttp_request *req, int status,
-		    const char *body);
 static void	server_unknown_provider(struct server *srv,
 		    struct evhttp_request *req);
 static void	server_endpoint(struct server *srv, struct evhttp_request *req,
 		    const struct route *r);
 static void	server_status(struct server *srv, struct evhttp_request *req);
 static void	server_metrics(struct evhttp_request *req);
-static void	server_batch(struct server *srv, struct evhttp_request *req,
-		    const struct route *r);
 static void	server_forward(struct server *srv, struct evhttp_request *req,
-		    const struct route *r, size_t client);
+		    const struct route *r, size_t token);
 static void	server_set_keepalive(struct server *srv);
 static void	server_raise_nofile(void);
 static void	server_drained_cb(void *arg);
@@ -462,6 +459,7 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		return;
 	switch (r.kind) {
 	case ROUTE_PROVIDER:
+	case ROUTE_BATCH:
 		server_forward(srv, req, &r, client);
 		break;
 	case ROUTE_STATUS:
@@ -475,9 +473,6 @@ server_request_cb(struct evhttp_request *req, void *arg)
 		break;
 	case ROUTE_BAD:
 		reply_error(req, NULL, 400, "llmproxy_bad_target", r.why);
-		break;
-	case ROUTE_BATCH:
-		server_batch(srv, req, &r);
 		break;
 	case ROUTE_RESERVED:
 	default:
@@ -659,34 +654,45 @@ server_refuse(struct server *srv, struct evhttp_request *req,
 	reply_error(req, pc, status, code, message);
 }
 
-/* Run a POST /batch; other methods get 405. */
+/*
+ * Say who is asking (SPEC 11) and hand the request to a new exchange: a
+ * provider's, or POST /batch (other methods get 405).
+ */
 static void
-server_batch(struct server *srv, struct evhttp_request *req,
-    const struct route *r)
+server_forward(struct server *srv, struct evhttp_request *req,
+    const struct route *r, size_t token)
 {
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+	struct evkeyvalq	*in = evhttp_request_get_input_headers(req);
+	struct provider		*prov;
+	struct client		*client;
+	enum queue_priority	 prio;
+	const char		*why;
+
+	if (r->kind == ROUTE_BATCH &&
+	    evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", "POST");
 		server_refuse(srv, req, r, 405, ACCESS_METHOD_NOT_ALLOWED,
 		    "POST /batch is the batch endpoint's one method");
 		return;
 	}
-	batch_start(&srv->env, req, srv->cf);
-}
-
-/* Hand a provider's request to a new exchange. */
-static void
-server_forward(struct server *srv, struct evhttp_request *req,
-    const struct route *r, size_t client)
-{
-	struct provider	*prov;
+	if ((why = client_identify(srv->cf, token, evhttp_find_header(in,
+	    "x-llmproxy-client"), evhttp_find_header(in,
+	    "x-llmproxy-priority"), clock_now_ms(), &client, &prio)) != NULL) {
+		server_refuse(srv, req, r, 400, ACCESS_BAD_REQUEST, why);
+		return;
+	}
+	if (r->kind == ROUTE_BATCH) {
+		batch_start(&srv->env, req, srv->cf, client, prio);
+		return;
+	}
 
 	/* A reload syncs the providers, then srv->cf, in one callback. */
 	if ((prov = provider_find(srv->cf->providers[r->provider].name)) ==
 	    NULL)
 		fatalx("%s: provider %s of the running configuration is "
 		    "missing", __func__, srv->cf->providers[r->provider].name);
-	proxy_start(&srv->env, req, srv->cf, prov, r->rest, client);
+	proxy_start(&srv->env, req, srv->cf, prov, r->rest, client, prio);
 }
 
 /* Answer GET /status: version, uptime, and every provider's state. */
@@ -702,7 +708,7 @@ server_status(struct server *srv, struct evhttp_request *req)
 	    "providers", (json_t *)provider_status_json());
 	body = json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER |
 	    JSON_REAL_PRECISION(15));	/* levels are rounded to 0.001 */
-	server_reply_json(req, 200, body != NULL ? body : "{}");
+	reply_json(req, 200, body != NULL ? body : "{}");
 	free(body);
 	json_decref(st);
 }
@@ -752,7 +758,7 @@ server_endpoint(struct server *srv, struct evhttp_request *req,
 	else if (r->kind == ROUTE_UI)
 		ui_serve(req);
 	else
-		server_reply_json(req, 200, "{\"status\":\"ok\"}");
+		reply_json(req, 200, "{\"status\":\"ok\"}");
 }
 
 /* Answer 404 naming the provider prefixes that do exist. */
@@ -776,24 +782,9 @@ server_unknown_provider(struct server *srv, struct evhttp_request *req)
 	    "type", "invalid_request_error", "code",
 	    "llmproxy_unknown_provider", "providers", prefixes);
 	body = json_dumps(err, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	server_reply_json(req, 404, body != NULL ? body : "{}");
+	reply_json(req, 404, body != NULL ? body : "{}");
 	free(body);
 	free(msg);
 	free(p);
 	json_decref(err);
-}
-
-/* Answer with status and a JSON body. */
-static void
-server_reply_json(struct evhttp_request *req, int status, const char *body)
-{
-	struct evbuffer	*buf;
-
-	if ((buf = evbuffer_new()) == NULL)
-		fatalx("%s: out of memory", __func__);
-	evbuffer_add(buf, body, strlen(body));
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
-	evhttp_send_reply(req, status, NULL, buf);
-	evbuffer_free(buf);
 }

@@ -131,6 +131,22 @@ exchange_set_note(struct exchange *ex, const struct exchange_note *note)
 	ex->note = *note;
 }
 
+/* No client is named in these tests: the default one. */
+void
+exchange_set_client(struct exchange *ex, struct client *c,
+    enum queue_priority priority)
+{
+}
+
+/* Return NULL: the default client, interactive. */
+struct client *
+exchange_client(const struct exchange *ex, enum queue_priority *priority)
+{
+	if (priority != NULL)
+		*priority = QUEUE_INTERACTIVE;
+	return NULL;
+}
+
 /* Return POST, as every chat request is. */
 const char *
 exchange_method(const struct exchange *ex)

@@ -84,7 +84,8 @@ test_setup(const char *keys)
 	w.a = fake_provider_new(w.cf, "a");
 	w.b = fake_provider_new(w.cf, "b");
 	w.c = fake_provider_new(w.cf, "c");
-	proxy_start(&env, NULL, w.cf, w.a, TEST_PROXY_PATH, 0);
+	proxy_start(&env, NULL, w.cf, w.a, TEST_PROXY_PATH, NULL,
+	    QUEUE_INTERACTIVE);
 	w.ex = fake_exchange_last();
 	UNIT_ASSERT(w.ex != NULL);
 	UNIT_ASSERT_INT_EQ(fake_attempt_count(), 1);
