@@ -192,6 +192,8 @@ config_free_fields(void *base, enum confkey_scope scope)
 			config_free_models(base);
 		else if (k->type == CONFKEY_CLIENTS)
 			config_free_clients(base);
+		else if (k->type == CONFKEY_REDIS)
+			config_free_redis(base);
 		else if (k->type == CONFKEY_LIST)
 			config_free_list(*(char ***)field,
 			    *(size_t *)((char *)base + k->noff));
@@ -210,7 +212,7 @@ config_parse_group(void *base, const config_setting_t *g,
 	int			 i, n;
 
 	hint = " here (it belongs at the top level)";
-	if (scope != CONFKEY_SCOPE_PROVIDER && scope != CONFKEY_SCOPE_CLIENT) {
+	if (scope == CONFKEY_SCOPE_TOP || scope == CONFKEY_SCOPE_MODEL) {
 		other = CONFKEY_SCOPE_PROVIDER;
 		hint = " here (it belongs in a provider)";
 	}
@@ -230,6 +232,9 @@ config_parse_group(void *base, const config_setting_t *g,
 				return -1;
 		} else if (k->type == CONFKEY_CLIENTS) {
 			if (config_parse_clients(base, s, cx, cause) == -1)
+				return -1;
+		} else if (k->type == CONFKEY_REDIS) {
+			if (config_parse_redis(base, s, cx, cause) == -1)
 				return -1;
 		} else if (config_parse_value(base, k, s, cx, cause) == -1)
 			return -1;
@@ -657,7 +662,8 @@ config_check_top(struct config *cf, const config_setting_t *root,
 		return config_fail(cx, config_member(root, "listen"), "listen",
 		    cause, "must name at least one address");
 	if (config_check_listen(cf, root, cx, cause) == -1 ||
-	    config_check_clients(cf, root, cx, cause) == -1)
+	    config_check_clients(cf, root, cx, cause) == -1 ||
+	    config_check_redis(cf, root, cx, cause) == -1)
 		return -1;
 	if (dp != NULL && config_find_provider(cf, dp, strlen(dp)) == NULL)
 		return config_fail(cx, config_member(root, "default_provider"),

@@ -68,6 +68,22 @@ struct client_config {
 	char			*token;		/* resolved; never logged */
 };
 
+/*
+ * Where shared limits live (SPEC 14): one Redis server for every provider
+ * with shared = true.  Plain data.
+ */
+struct redis_config {
+	int			 given;		/* the group is in the file */
+	int			 line;
+	char			*url;		/* redis://... or unix://... */
+	char			*password_env;
+	char			*password_file;
+	char			*password;	/* resolved; never logged */
+	char			*key_prefix;
+	double			 timeout;	/* seconds, per call */
+	double			 lease;		/* seconds a slot lives */
+};
+
 /* One provider block.  Plain data: every string is owned by the config. */
 struct provider_config {
 	char			*name;		/* URL prefix: /<name>/... */
@@ -96,6 +112,7 @@ struct provider_config {
 	size_t			 nfallback;
 	char			**model_map;	/* "FROM=TO" */
 	size_t			 nmodel_map;
+	int			 shared;	/* limits in Redis (SPEC 14) */
 	double			 hedge_after;	/* seconds; 0: never */
 	double			 latency;	/* simulated: before 1st byte */
 	double			 tokens_per_second;	/* simulated */
@@ -116,6 +133,7 @@ struct config {
 	/* Every client with a token: clients, then client_tokens'. */
 	struct client_config	*clients;
 	size_t			 nclients;
+	struct redis_config	 redis;
 	long long		 max_body_size;		/* bytes */
 	long long		 batch_max_items;	/* POST /batch */
 	double			 shutdown_timeout;	/* seconds */

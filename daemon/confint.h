@@ -55,6 +55,14 @@ int	config_check_clients(struct config *cf, const config_setting_t *root,
 	    struct config_ctx *cx, char **cause);
 /* Free cf's clients, wiping their tokens (confclient.c). */
 void	config_free_clients(struct config *cf);
+/* Parse the redis group into cf->redis (confredis.c). */
+int	config_parse_redis(struct config *cf, const config_setting_t *g,
+	    struct config_ctx *cx, char **cause);
+/* Refuse a shared provider without a redis group (confredis.c). */
+int	config_check_redis(struct config *cf, const config_setting_t *root,
+	    struct config_ctx *cx, char **cause);
+/* Free cf's redis group, wiping its password (confredis.c). */
+void	config_free_redis(struct config *cf);
 /* Free p's model groups (confmodel.c). */
 void	config_free_models(struct provider_config *p);
 

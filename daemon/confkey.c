@@ -46,6 +46,8 @@ _Static_assert(sizeof(enum provider_auth) == sizeof(int), "enum is an int");
 			.off = offsetof(struct model_config, f)
 #define CONFKEY_C(f)	.name = #f, .scope = CONFKEY_SCOPE_CLIENT,	\
 			.off = offsetof(struct client_config, f)
+#define CONFKEY_R(f)	.name = #f, .scope = CONFKEY_SCOPE_REDIS,	\
+			.off = offsetof(struct redis_config, f)
 #define CONFKEY_INT(d, lo, hi)	.type = CONFKEY_INT, .idef = (d),	\
 			.imin = (lo), .imax = (hi)
 #define CONFKEY_SECS(d)	.type = CONFKEY_FLOAT, .fdef = (d),		\
@@ -75,6 +77,10 @@ const struct confkey confkey_table[] = {
 	  "client with x-llmproxy-client (weight 1).  Each provider's "
 	  "queue is shared between the clients waiting, in proportion to "
 	  "their weights." },
+	{ CONFKEY_T(redis), .type = CONFKEY_REDIS, .doc = "Where the "
+	  "limits of the providers with shared = true live, shared with "
+	  "every daemon that uses the same Redis (7, or Valkey): a group of "
+	  "the Redis keys below." },
 	{ CONFKEY_T(max_body_size), CONFKEY_INT(16777216, 1, 1073741824),
 	  .doc = "Largest request body, in bytes; a larger one gets 413." },
 	{ CONFKEY_T(batch_max_items), CONFKEY_INT(1000, 1, 100000),
@@ -181,6 +187,11 @@ const struct confkey confkey_table[] = {
 	{ CONFKEY_P(tokens_per_second), .type = CONFKEY_FLOAT, .fdef = 50,
 	  .fmin = 0, .fmax = 1000000, .flags = CONFKEY_ABOVE_MIN,
 	  .doc = "Simulated only: how fast tokens are produced." },
+	{ CONFKEY_P(shared), .type = CONFKEY_BOOL, .idef = 0, .doc = "Keep "
+	  "this provider's buckets, slots and 429 pause in the redis group's "
+	  "server, shared by every daemon whose provider of this name uses "
+	  "it; if it is unreachable, each daemon falls back to its share of "
+	  "the limits." },
 	{ CONFKEY_P(models), .type = CONFKEY_MODELS, .doc = "Limits per "
 	  "model: a list of model groups ( { match = \"gpt-4o\"; ... }, "
 	  "... ) of the keys below.  A request whose body's model matches a "
@@ -228,7 +239,27 @@ const struct confkey confkey_table[] = {
 	  "the configuration file's directory." },
 	{ CONFKEY_C(weight), CONFKEY_INT(1, 1, 10000), .doc = "The client's "
 	  "share of each provider's admissions while other clients wait "
-	  "too, relative to theirs." }
+	  "too, relative to theirs." },
+
+	{ CONFKEY_R(url), .type = CONFKEY_STRING, .flags = CONFKEY_REQUIRED,
+	  .check = confval_redis_url, .doc = "redis://[:PASSWORD@]HOST[:PORT]"
+	  "[/DB] with HOST an IPv4 address, [IPv6] or localhost (no name "
+	  "is looked up: that would block), or unix:///PATH[?db=N]." },
+	{ CONFKEY_R(password_env), .type = CONFKEY_STRING,
+	  .check = confval_env, .doc = "The environment variable holding "
+	  "the password for AUTH; or password_file; or neither." },
+	{ CONFKEY_R(password_file), .type = CONFKEY_STRING, .doc = "A file "
+	  "holding the password (read like api_key_file)." },
+	{ CONFKEY_R(key_prefix), .type = CONFKEY_STRING, .sdef = "llmproxy:",
+	  .check = confval_key_prefix, .doc = "Start of every key: keys are "
+	  "PREFIX{PROVIDER}:..., one hash slot per provider." },
+	{ CONFKEY_R(timeout), .type = CONFKEY_FLOAT, .fdef = 0.25,
+	  .fmin = 0, .fmax = 10, .flags = CONFKEY_ABOVE_MIN, .doc = "Seconds "
+	  "one Redis call may take; then Redis counts as unreachable." },
+	{ CONFKEY_R(lease), .type = CONFKEY_FLOAT, .fdef = 30, .fmin = 1,
+	  .fmax = 3600, .doc = "Seconds a concurrency slot lives unless "
+	  "renewed (every lease/3 while its request runs): a daemon that "
+	  "dies gives its slots back within it." }
 };
 const size_t confkey_count = sizeof confkey_table / sizeof confkey_table[0];
 
@@ -312,7 +343,7 @@ confkey_write_key(FILE *f, const struct confkey *k)
 {
 	static const char *const types[] = { "integer", "number", "boolean",
 	    "string", "list of strings", "one of ", "list of groups",
-	    "list of groups", "list of groups" };
+	    "list of groups", "list of groups", "group" };
 	char	buf[256];
 	int	pos;
 
@@ -342,7 +373,7 @@ confkey_write_reference(FILE *f)
 {
 	static const char *const heads[] = { "Top-level keys",
 	    "Provider keys", "Model group keys (in a provider's models)",
-	    "Client keys (in clients)" };
+	    "Client keys (in clients)", "Redis keys (in redis)" };
 	size_t	i;
 
 	for (i = 0; i < confkey_count; i++) {

@@ -27,14 +27,16 @@ enum confkey_type {
 	CONFKEY_ENUM,		/* int: index into names[] */
 	CONFKEY_PROVIDERS,	/* the list of provider groups */
 	CONFKEY_MODELS,		/* a provider's list of model groups */
-	CONFKEY_CLIENTS		/* the list of client groups */
+	CONFKEY_CLIENTS,	/* the list of client groups */
+	CONFKEY_REDIS		/* the redis group */
 };
 
 enum confkey_scope {
 	CONFKEY_SCOPE_TOP,
 	CONFKEY_SCOPE_PROVIDER,
 	CONFKEY_SCOPE_MODEL,
-	CONFKEY_SCOPE_CLIENT
+	CONFKEY_SCOPE_CLIENT,
+	CONFKEY_SCOPE_REDIS
 };
 
 /*

@@ -9,12 +9,13 @@
  * echoes the value: some are secrets.  confkey.c's key table names the
  * check of each key.  Pure: no libevent, no clock.
  */
-#include <ctype.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
+
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -206,6 +207,109 @@ confval_client_name(char *v)
 		return "must be 1 to 64 letters, digits, _ . or -";
 	if (strcmp(v, "default") == 0 || strcmp(v, "other") == 0)
 		return "is reserved (default, other)";
+	return NULL;
+}
+
+/* Return 1 if s is 1 to 10 digits whose value is at most max. */
+static int
+confval_is_number(const char *s, size_t len, long max)
+{
+	long	v = 0;
+	size_t	i;
+
+	if (len == 0 || len > 10)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v <= max;
+}
+
+/* Check a redis:// URL's HOST[:PORT][/DB], after any credentials. */
+static const char *
+confval_redis_host(const char *h)
+{
+	const char	*end, *port = NULL, *db;
+	char		 host[64];
+	unsigned char	 addr[16];
+	size_t		 len;
+	int		 af = AF_INET;
+
+	db = strchr(h, '/');
+	end = db != NULL ? db : h + strlen(h);
+	if (h[0] == '[') {
+		af = AF_INET6;
+		if ((port = memchr(h, ']', end - h)) == NULL)
+			return "must close its [IPv6 address] with ]";
+		len = port - h - 1;
+		h++;
+		port++;
+		if (port < end && *port != ':')
+			return "must have only :PORT after its [IPv6 address]";
+	} else {
+		port = memchr(h, ':', end - h);
+		len = (port != NULL ? port : end) - h;
+	}
+	if (len == 0 || len >= sizeof host)
+		return "must name a host";
+	memcpy(host, h, len);
+	host[len] = '\0';
+	if (!(af == AF_INET && strcmp(host, "localhost") == 0) &&
+	    inet_pton(af, host, addr) != 1)
+		return "must name its host by address ([IPv6], IPv4) or as "
+		    "localhost: a name would be looked up, blocking";
+	if (port != NULL && port < end && (port[0] != ':' ||
+	    !confval_is_number(port + 1, end - port - 1, 65535) ||
+	    atoi(port + 1) == 0))
+		return "must have a port from 1 to 65535";
+	if (db != NULL && !confval_is_number(db + 1, strlen(db + 1),
+	    2147483647L))
+		return "must end with /DB, a database number";
+	return NULL;
+}
+
+/* Check a Redis URL without repeating it. */
+const char *
+confval_redis_url(char *v)
+{
+	const char	*at, *q;
+
+	if (strncmp(v, "unix://", 7) == 0) {
+		if (v[7] != '/' || v[8] == '\0' || v[8] == '?')
+			return "must be unix:// and an absolute path";
+		if ((q = strchr(v, '?')) != NULL &&
+		    (strncmp(q, "?db=", 4) != 0 ||
+		    !confval_is_number(q + 4, strlen(q + 4), 2147483647L)))
+			return "may end only with ?db=N";
+		return NULL;
+	}
+	if (strncmp(v, "redis://", 8) != 0)
+		return "must start with redis:// or unix:// (rediss://, TLS, "
+		    "is not supported)";
+	if (confval_has_ctl(v, strlen(v)))
+		return "must have no control character";
+	v += 8;
+	if ((at = strrchr(v, '@')) != NULL)
+		v = (char *)at + 1;	/* [USER]:PASSWORD@ */
+	return confval_redis_host(v);
+}
+
+/* Check a key prefix: no space, no brace, at most 64 bytes. */
+const char *
+confval_key_prefix(char *v)
+{
+	size_t	i;
+
+	if (strlen(v) > 64)
+		return "must be at most 64 bytes";
+	for (i = 0; v[i] != '\0'; i++) {
+		if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] >= 0x7f ||
+		    v[i] == '{' || v[i] == '}')
+			return "must be visible ASCII without spaces or braces "
+			    "(the braces are the provider's hash tag)";
+	}
 	return NULL;
 }
 

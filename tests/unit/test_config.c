@@ -69,6 +69,8 @@ static void	test_models(void);
 static void	test_models_bad(void);
 static void	test_clients(void);
 static void	test_clients_bad(void);
+static void	test_redis(void);
+static void	test_redis_bad(void);
 
 /* A provider group whose keys start on line 3 (the group on line 2). */
 #define TEST_PROV	"providers = (\n{ name = \"p\";\n%s }\n);\n"
@@ -91,7 +93,9 @@ static const char *const test_key_names[] = {
 	"first_byte_timeout", "idle_timeout", "latency", "tokens_per_second",
 	"models", "match", "requests_per_minute", "tokens_per_minute",
 	"burst", "max_concurrent", "queue_max", "queue_timeout",
-	"clients", "name", "token_env", "token_file", "weight"
+	"clients", "name", "token_env", "token_file", "weight",
+	"redis", "shared", "url", "password_env", "password_file",
+	"key_prefix", "timeout", "lease"
 };
 
 /* Load text as "t.conf" and assert that it loads. */
@@ -498,7 +502,7 @@ test_required(void)
 		strncat(names, k->name, sizeof names - strlen(names) - 2);
 		strcat(names, " ");
 	}
-	UNIT_ASSERT_STR_EQ(names, "providers name match name ");
+	UNIT_ASSERT_STR_EQ(names, "providers name match name url ");
 	test_fail("log_level = \"warn\";\n", "t.conf:1: providers is required");
 	test_fail("providers = (\n{ type = \"simulated\"; },\n"
 	    "{ name = \"q\"; type = \"simulated\"; }\n);",
@@ -1062,6 +1066,13 @@ test_wrapped_key(const struct confkey *k, const char *literal, int same_line)
 		    k->name, literal);
 		snprintf(want, sizeof want, "t.conf:%d: %s must be %s", line,
 		    k->name, range);
+	} else if (k->scope == CONFKEY_SCOPE_REDIS) {
+		line = same_line ? 1 : 2;
+		snprintf(text, sizeof text, "redis = { url = \"redis://"
+		    "127.0.0.1\";%s%s = %s; };\n" TEST_SIM,
+		    same_line ? " " : "\n  ", k->name, literal);
+		snprintf(want, sizeof want, "t.conf:%d: redis.%s must be %s",
+		    line, k->name, range);
 	} else if (k->scope == CONFKEY_SCOPE_CLIENT) {
 		line = same_line ? 1 : 2;
 		snprintf(text, sizeof text, "clients = ( { name = \"c\"; "
@@ -1384,6 +1395,109 @@ test_clients_bad(void)
 	unsetenv("LLMPROXY_TEST_T3");
 }
 
+/* The redis group: defaults, URLs of each kind, the password. */
+static void
+test_redis(void)
+{
+	static const char *const urls[] = { "redis://127.0.0.1",
+	    "redis://127.0.0.1:6380/2", "redis://[::1]:6379",
+	    "redis://localhost:7000/0", "redis://:pw@127.0.0.1:6379",
+	    "redis://user:p@ss@10.0.0.1", "unix:///run/redis/redis.sock",
+	    "unix:///tmp/r.sock?db=3" };
+	struct config	*cf;
+	char		 text[512];
+	size_t		 i;
+
+	cf = test_load("redis = { url = \"redis://127.0.0.1:6379/0\"; };\n"
+	    "providers = ( { name = \"p\"; type = \"simulated\"; "
+	    "shared = true; } );\n");
+	UNIT_ASSERT(cf->redis.given);
+	UNIT_ASSERT_STR_EQ(cf->redis.key_prefix, "llmproxy:");
+	UNIT_ASSERT(cf->redis.timeout == 0.25 && cf->redis.lease == 30);
+	UNIT_ASSERT(cf->redis.password == NULL);
+	UNIT_ASSERT(cf->providers[0].shared);
+	config_free(cf);
+	cf = test_load(TEST_SIM);
+	UNIT_ASSERT(!cf->redis.given && !cf->providers[0].shared);
+	config_free(cf);
+	for (i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+		snprintf(text, sizeof text, "redis = { url = \"%s\"; };\n"
+		    TEST_SIM, urls[i]);
+		config_free(test_load(text));
+	}
+	setenv("LLMPROXY_TEST_REDIS_PW", "s3cret-redis-pw", 1);
+	cf = test_load("redis = { url = \"redis://127.0.0.1\"; password_env = "
+	    "\"LLMPROXY_TEST_REDIS_PW\"; key_prefix = \"team-a:\"; "
+	    "timeout = 0.5; lease = 10; };\n" TEST_SIM);
+	UNIT_ASSERT_STR_EQ(cf->redis.password, "s3cret-redis-pw");
+	UNIT_ASSERT_STR_EQ(cf->redis.key_prefix, "team-a:");
+	config_free(cf);
+	unsetenv("LLMPROXY_TEST_REDIS_PW");
+}
+
+/* Each bad redis group names its key; a URL is never repeated. */
+static void
+test_redis_bad(void)
+{
+	static const struct {
+		const char	*url, *why;
+	} bad[] = {
+		{ "http://127.0.0.1", "must start with redis:// or unix:// "
+		  "(rediss://, TLS, is not supported)" },
+		{ "rediss://127.0.0.1", "must start with redis:// or unix:// "
+		  "(rediss://, TLS, is not supported)" },
+		{ "redis://redis.example.com", "must name its host by address "
+		  "([IPv6], IPv4) or as localhost: a name would be looked up, "
+		  "blocking" },
+		{ "redis://:hunter2@db.internal:6379", "must name its host by "
+		  "address ([IPv6], IPv4) or as localhost: a name would be "
+		  "looked up, blocking" },
+		{ "redis://127.0.0.1:0", "must have a port from 1 to 65535" },
+		{ "redis://127.0.0.1:70000", "must have a port from 1 to "
+		  "65535" },
+		{ "redis://[::1", "must close its [IPv6 address] with ]" },
+		{ "redis://127.0.0.1/x", "must end with /DB, a database "
+		  "number" },
+		{ "redis://", "must name a host" },
+		{ "unix://relative.sock", "must be unix:// and an absolute "
+		  "path" },
+		{ "unix:///tmp/r.sock?x=1", "may end only with ?db=N" },
+	};
+	char	text[512], want[512];
+	size_t	i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(text, sizeof text, "redis = { url = \"%s\"; };\n"
+		    TEST_SIM, bad[i].url);
+		snprintf(want, sizeof want, "t.conf:1: redis.url %s",
+		    bad[i].why);
+		test_fail(text, want);
+	}
+	test_fail("redis = { };\n" TEST_SIM, "t.conf:1: redis.url is "
+	    "required");
+	test_fail("redis = ( );\n" TEST_SIM, "t.conf:1: redis must be a "
+	    "group: { url = ...; ... }");
+	test_fail("redis = { url = \"redis://127.0.0.1\";\nkey_prefix = "
+	    "\"a{b}\"; };\n" TEST_SIM, "t.conf:2: redis.key_prefix must be "
+	    "visible ASCII without spaces or braces (the braces are the "
+	    "provider's hash tag)");
+	test_fail("redis = { url = \"redis://127.0.0.1\";\ntimeout = 1; "
+	    "lease = 3; };\n" TEST_SIM, "t.conf:2: redis.lease must be more "
+	    "than three times timeout: a slot is renewed every lease/3");
+	test_fail("redis = { url = \"redis://127.0.0.1\"; password_env = "
+	    "\"LLMPROXY_TEST_UNSET_PW\"; };\n" TEST_SIM, "t.conf:1: "
+	    "redis.password_env names a variable that is unset or empty");
+	test_fail("redis = { url = \"redis://127.0.0.1\";\npassword_env = "
+	    "\"PATH\";\npassword_file = \"/x\"; };\n" TEST_SIM, "t.conf:3: "
+	    "redis.password_file and password_env exclude each other: give "
+	    "one");
+	test_fail("redis = { url = \"redis://127.0.0.1\"; weight = 1; };\n"
+	    TEST_SIM, "t.conf:1: redis.weight is not a known key");
+	test_fail("providers = ( { name = \"p\"; type = \"simulated\";\n"
+	    "shared = true; } );\n", "t.conf:2: providers[0].shared needs "
+	    "the redis group (where the limits are shared)");
+}
+
 static const struct unit_test tests[] = {
 	{ "defaults", test_defaults },
 	{ "required", test_required },
@@ -1420,7 +1534,9 @@ static const struct unit_test tests[] = {
 	{ "models", test_models },
 	{ "models_bad", test_models_bad },
 	{ "clients", test_clients },
-	{ "clients_bad", test_clients_bad }
+	{ "clients_bad", test_clients_bad },
+	{ "redis", test_redis },
+	{ "redis_bad", test_redis_bad }
 };
 
 int
