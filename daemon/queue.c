@@ -75,6 +75,16 @@ queue_enqueue(struct queue *q, struct queue_ticket *t, int front)
 	q->n++;
 }
 
+/* Put t back before everything waiting in q. */
+void
+queue_requeue(struct queue *q, struct queue_ticket *t)
+{
+	t->flow = NULL;
+	TAILQ_INSERT_HEAD(&q->front, t, entry);
+	t->queued = 1;
+	q->n++;
+}
+
 /* Ask for t's admission at now_ms; wait in q if it cannot be now. */
 enum queue_verdict
 queue_submit(struct queue *q, struct limiter *lm, struct queue_ticket *t,

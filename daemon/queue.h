@@ -95,6 +95,11 @@ enum queue_verdict queue_submit(struct queue *q, struct limiter *lm,
 /* Put t in q without asking anyone (sched.c decides for its lanes). */
 void	queue_enqueue(struct queue *q, struct queue_ticket *t, int front);
 /*
+ * Put t back before everything waiting in q: it was taken to be asked
+ * about and the answer was "not yet" (a shared backend, SPEC 14).
+ */
+void	queue_requeue(struct queue *q, struct queue_ticket *t);
+/*
  * Return the request to offer next (NULL: none), batch ones only when
  * batch_ok; nothing changes until queue_take() takes it.
  */

@@ -204,9 +204,7 @@ sched_step(struct sched *s, uint64_t now_ms, uint64_t *wait_ms)
 		}
 		if (sched_try(s, lane, t->tokens, now_ms, &w, &provider) ==
 		    LIMITER_ADMIT) {
-			sched_forget(s, t);
-			queue_take(&lane->q, t);
-			s->turn = (i + 1) % s->nlanes;
+			sched_take(s, lane, t);
 			t->admitted(t, t->arg);
 			return SCHED_ADMITTED;
 		}
@@ -245,6 +243,42 @@ sched_pump(struct sched *s, uint64_t now_ms, size_t *n)
 			return s->n > 0 ? wait_ms : 0;
 		}
 	}
+}
+
+/* Return the request to offer next in the lanes' turn, and its lane. */
+struct queue_ticket *
+sched_next(struct sched *s, struct sched_lane **lane)
+{
+	struct queue_ticket	*t;
+	size_t			 k, i;
+
+	for (k = 0; k < s->nlanes; k++) {
+		i = (s->turn + k) % s->nlanes;
+		if ((t = queue_next(&s->lanes[i]->q, s->interactive == 0)) !=
+		    NULL) {
+			*lane = s->lanes[i];
+			return t;
+		}
+	}
+	return NULL;
+}
+
+/* Take t, sched_next()'s, out of its lane; the next lane's turn comes. */
+void
+sched_take(struct sched *s, struct sched_lane *lane, struct queue_ticket *t)
+{
+	sched_forget(s, t);
+	queue_take(&lane->q, t);
+	s->turn = (lane->index + 1) % s->nlanes;
+}
+
+/* Put t back before everything else waiting in lane. */
+void
+sched_requeue(struct sched *s, struct sched_lane *lane,
+    struct queue_ticket *t)
+{
+	queue_requeue(&lane->q, t);
+	s->n++;
 }
 
 /* Give back the slot a request of lane held, in both limiters. */

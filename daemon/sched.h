@@ -71,6 +71,18 @@ int		 sched_withdraw(struct sched *s, struct sched_lane *lane,
  * number admitted in *n.
  */
 uint64_t	 sched_pump(struct sched *s, uint64_t now_ms, size_t *n);
+/*
+ * For a backend that decides elsewhere (SPEC 14): return the request to
+ * offer next in the lanes' turn, its lane in *lane, without asking the
+ * limiters (NULL: nobody waits); sched_take() takes it out, as
+ * admitted or as being asked; sched_requeue() puts one back before
+ * everything else in its lane (the answer was "not yet").
+ */
+struct queue_ticket *sched_next(struct sched *s, struct sched_lane **lane);
+void		 sched_take(struct sched *s, struct sched_lane *lane,
+		    struct queue_ticket *t);
+void		 sched_requeue(struct sched *s, struct sched_lane *lane,
+		    struct queue_ticket *t);
 /* Give back the slot a request of lane held, in both limiters. */
 void		 sched_release(struct sched *s, struct sched_lane *lane);
 /*
