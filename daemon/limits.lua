@@ -558,9 +558,10 @@ local function op_admit(c)
     local admitted, retry = 0, 0
     if n > 0 then
         local line = line_load(c)
+        local head = units(argnum(c.arg + 2, 0, 'tokens'))
         local first, soonest = line_ahead(c, line)
-        if first then
-            local head = units(argnum(c.arg + 2, 0, 'tokens'))
+        -- A head that can never fit is refused without joining the line.
+        if first and not too_large(c, head) then
             retry = math.max(fit(c, head), soonest - c.now)
             line_join(c, line, 'l', first.waits_on, retry)
         else

@@ -377,8 +377,14 @@ def test_tokens(env):
     a = h.admit1(6001, at=t2)
     assert (a.admitted, a.retry) == (0, 60000), a
     assert h.status(at=t2).tokens == "5999.000"
-    # ... nor holds up another host in the line.
-    assert env.host("B", env.provider(tpm=6000)).admit1(1, at=t2).admitted
+    # ... nor holds up another host in the line, nor joins it behind one.
+    b = env.host("B", env.provider(tpm=6000))
+    assert b.admit1(1, at=t2).admitted == 1
+    assert h.admit1(6000, at=t2).retry == 20
+    a = b.admit1(6001, at=t2)
+    assert (a.admitted, a.retry) == (0, 60000), a
+    assert sorted(env.r.hkeys(env.waiters)) == ["#next",
+                                                "A " + h.scopes[0].state]
 
 
 @exact
