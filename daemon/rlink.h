@@ -23,7 +23,8 @@
  * from the link's own event on a later loop turn: never from inside a
  * hiredis callback, never from inside the rlink_* function that made the
  * call.  So a callback may call any rlink_* function, rlink_free()
- * included.
+ * included.  hiredis writes with write(2): the process must ignore
+ * SIGPIPE (the daemon does), or a server that closed first kills it.
  */
 #ifndef RLINK_H
 #define RLINK_H
@@ -95,8 +96,11 @@ void		 rlink_subscribe(struct rlink *l, const char *channel);
 
 /*
  * Send one command, argv[0..argc) (argvlen NULL: C strings), on the
- * command connection; cb (may be NULL) gets the reply.  The subscribe
- * family and MONITOR are refused: they would take the connection over.
+ * command connection; cb (may be NULL) gets the reply.  Commands that
+ * change the connection's state under the link are refused (the
+ * subscribe family, MONITOR, CLIENT, HELLO, RESET, SELECT, QUIT): their
+ * replies would break the order the link counts on, or later calls would
+ * run elsewhere.
  */
 void		 rlink_command_argv(struct rlink *l, int argc,
 		    const char **argv, const size_t *argvlen,

@@ -27,6 +27,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -395,6 +396,7 @@ main(int argc, char **argv)
 	struct drive	d;
 
 	memset(&d, 0, sizeof d);
+	signal(SIGPIPE, SIG_IGN);	/* as the daemon: rlink.h says why */
 	if ((d.base = event_base_new()) == NULL)
 		errx(1, "event_base_new failed");
 	d.link = drive_link(&d, argc, argv);
