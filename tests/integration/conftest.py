@@ -5,6 +5,9 @@
 Environment:
   LLMPROXYD          path of the daemon binary (required)
   MOCK_UPSTREAM      path of tests/mock/mock_upstream (required)
+  RLINK_DRIVE        path of tests/redis/rlink_drive, for test_rlink.py
+                     (skipped without it, unless LLMPROXYD_TEST_SUITE is
+                     set, as scripts/test sets it: then they fail)
   LLMPROXYD_WRAPPER  optional command prefix for the daemon, e.g.
                      "valgrind --leak-check=full --error-exitcode=99";
                      deadlines grow accordingly.

@@ -49,6 +49,7 @@ def _older_pc(tmp_path, module, version):
 @pytest.mark.parametrize("module,version", [
     ("libcurl", "7.84.0"),              # no CURLOPT_PROTOCOLS_STR
     ("libevent", "2.1.11-stable"),      # EV_CLOSED misreported on epoll
+    ("hiredis", "0.13.3"),              # older than the 0.14 rlink uses
 ])
 def test_configure_refuses_a_library_below_its_floor(tmp_path, module,
                                                      version):
