@@ -26,8 +26,9 @@ struct redisReply;
 struct rreply_admit {
 	long long	admitted;	/* 0..n: a prefix of those asked */
 	long long	retry_ms;	/* for the first not admitted: > 0, 0,
-					   or -1 (only a release helps);
-					   0 when all were admitted */
+					   or -1 (only a release helps); the
+					   script says 0 when all were
+					   admitted, not checked here */
 	long long	now_ms;		/* Redis's clock, with the offset */
 	long long	hosts_alive;	/* >= 0 */
 	long long	lease_expiry_ms; /* earliest lease, from now; -1 none */
