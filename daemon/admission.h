@@ -51,6 +51,7 @@ enum admit_verdict {
 enum admit_state {
 	ADMIT_IDLE,		/* not asked, or decided and delivered */
 	ADMIT_WAITING,		/* in the provider's queue */
+	ADMIT_ASKING,		/* out of it, asked about (SPEC 14) */
 	ADMIT_DELIVERING	/* decided, its callback not yet run */
 };
 
@@ -71,6 +72,8 @@ struct admit_ticket {
 	enum admit_state	 state;
 	enum admit_verdict	 verdict;	/* while DELIVERING */
 	uint64_t		 slot;		/* held slot's id; 0: none */
+	int			 remote;	/* that slot is a Redis lease */
+	int			 adopted;	/* ...counted locally as well */
 	uint64_t		 retry_ms;	/* with ADMIT_FULL */
 	uint64_t		 asked_ms;	/* when it last asked */
 	struct provider_group	*group;		/* its model's; NULL: none */

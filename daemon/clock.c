@@ -18,6 +18,16 @@ clock_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Return a monotonic clock in microseconds (round trips to Redis). */
+uint64_t
+clock_now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 /* Return the wall clock in milliseconds since the epoch (for dates). */
 int64_t
 clock_wall_ms(void)

@@ -14,6 +14,8 @@
 
 /* Return a monotonic clock in milliseconds. */
 uint64_t	clock_now_ms(void);
+/* Return a monotonic clock in microseconds. */
+uint64_t	clock_now_us(void);
 /* Return the wall clock in milliseconds since the epoch (for dates). */
 int64_t		clock_wall_ms(void);
 /* Return seconds (>= 0; a negative value counts as 0) as a timeval. */

@@ -292,6 +292,13 @@ limiter_release(struct limiter *lm)
 		lm->in_flight--;
 }
 
+/* Count a slot taken elsewhere as in flight here, whatever the limit. */
+void
+limiter_adopt(struct limiter *lm)
+{
+	lm->in_flight++;
+}
+
 /* Charge delta more tokens (or refund -delta) to the token bucket. */
 void
 limiter_adjust_tokens(struct limiter *lm, int64_t delta, uint64_t now_ms)

@@ -84,6 +84,12 @@ int		 limiter_too_large(const struct limiter *lm, int64_t tokens);
  */
 uint64_t	 limiter_wait_ms(struct limiter *lm, int64_t requests,
 		    int64_t tokens, uint64_t now_ms);
+/*
+ * Count a slot that was taken elsewhere (a shared lease, SPEC 14) as in
+ * flight, limit or not: a daemon that falls back to its local share keeps
+ * counting the requests already running.  limiter_release() gives it back.
+ */
+void		 limiter_adopt(struct limiter *lm);
 /* Give back a concurrency slot (request finished or in backoff). */
 void		 limiter_release(struct limiter *lm);
 /*

@@ -60,6 +60,7 @@ struct metrics_provider {
 	uint64_t			 in_flight;
 	uint64_t			 queued;
 	uint64_t			 hedges[METRICS_NHEDGE_OUTCOMES];
+	int				 backend;	/* 0 local, 1 up, 2 down */
 	struct metrics_histo		 histo[METRICS_NHISTOGRAMS];
 	TAILQ_HEAD(, metrics_model)	 models;	/* made on first use */
 	TAILQ_ENTRY(metrics_provider)	 entry;
@@ -151,6 +152,7 @@ static char	*metrics_escape(const char *s);
 static void	metrics_head(FILE *f, const char *name, const char *type,
 		    const char *help);
 static void	metrics_render_patterns(FILE *f);
+static void	metrics_render_backend(FILE *f);
 static void	metrics_render_requests(FILE *f);
 static void	metrics_render_refused(FILE *f);
 static void	metrics_render_models(FILE *f);
@@ -380,6 +382,72 @@ metrics_observe_ms(struct metrics_provider *m, enum metrics_histogram h,
 	hg->count++;
 }
 
+/* Redis round trips: 100 us to a second, then +Inf. */
+#define METRICS_NBACKEND	12
+static const uint64_t metrics_backend_us[METRICS_NBACKEND - 1] = {
+	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 1000000
+};
+static const char *const metrics_backend_le[METRICS_NBACKEND] = {
+	"0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01",
+	"0.025", "0.05", "0.1", "1", "+Inf"
+};
+static struct {
+	uint64_t	buckets[METRICS_NBACKEND];	/* not cumulative */
+	uint64_t	sum_us;
+	uint64_t	count;
+} metrics_backend;
+
+/* Count one shared-limits decision's round trip. */
+void
+metrics_observe_backend_us(uint64_t us)
+{
+	size_t	i;
+
+	for (i = 0; i < METRICS_NBACKEND - 1; i++) {
+		if (us <= metrics_backend_us[i])
+			break;
+	}
+	metrics_backend.buckets[i]++;
+	metrics_backend.sum_us += us;
+	metrics_backend.count++;
+}
+
+/* Set m's limits backend (a gauge, set before each scrape). */
+void
+metrics_set_backend(struct metrics_provider *m, int backend)
+{
+	m->backend = backend;
+}
+
+/* llmproxy_limits_backend_up and llmproxy_backend_seconds (SPEC 14). */
+static void
+metrics_render_backend(FILE *f)
+{
+	struct metrics_provider	*m;
+	uint64_t		 cumulative = 0;
+	size_t			 i;
+
+	metrics_head(f, "llmproxy_limits_backend_up", "gauge", "1 while a "
+	    "shared provider's limits are decided in Redis, 0 while it "
+	    "falls back to its local share.");
+	TAILQ_FOREACH(m, &metrics_all, entry) {
+		if (m->backend != 0)
+			fprintf(f, "llmproxy_limits_backend_up{provider=\"%s\"} "
+			    "%d\n", m->label, m->backend == 1);
+	}
+	metrics_head(f, "llmproxy_backend_seconds", "histogram", "Round "
+	    "trips of shared-limits decisions to Redis.");
+	for (i = 0; i < METRICS_NBACKEND; i++) {
+		cumulative += metrics_backend.buckets[i];
+		fprintf(f, "llmproxy_backend_seconds_bucket{le=\"%s\"} %"
+		    PRIu64 "\n", metrics_backend_le[i], cumulative);
+	}
+	fprintf(f, "llmproxy_backend_seconds_sum %" PRIu64 ".%06" PRIu64 "\n"
+	    "llmproxy_backend_seconds_count %" PRIu64 "\n",
+	    metrics_backend.sum_us / 1000000, metrics_backend.sum_us % 1000000,
+	    metrics_backend.count);
+}
+
 /* Zero every block's gauges. */
 void
 metrics_clear_gauges(void)
@@ -431,6 +499,7 @@ metrics_render(uint64_t connections, size_t *len)
 	    "Client connections open now.");
 	fprintf(f, "llmproxy_connections %" PRIu64 "\n", connections);
 	metrics_render_patterns(f);
+	metrics_render_backend(f);
 	metrics_head(f, "llmproxy_batches_total", "counter",
 	    "POST /batch requests taken, by mode.");
 	for (i = 0; i < METRICS_NBATCH_MODES; i++)

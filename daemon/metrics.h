@@ -101,6 +101,10 @@ void		metrics_observe_ms(struct metrics_provider *m,
 		    enum metrics_histogram h, uint64_t ms);
 
 /* Zero every block's gauges, before metrics_add_gauges() refills them. */
+/* A shared-limits decision's round trip to Redis (SPEC 14). */
+void		metrics_observe_backend_us(uint64_t us);
+/* m's limits backend: 0 local, 1 Redis and up, 2 Redis and down. */
+void		metrics_set_backend(struct metrics_provider *m, int backend);
 void		metrics_clear_gauges(void);
 /* Add a live provider's requests in flight and waiting to its block. */
 void		metrics_add_gauges(struct metrics_provider *m,

@@ -41,6 +41,7 @@
 #include "provint.h"
 #include "queue.h"
 #include "sched.h"
+#include "shared.h"
 #include "xmalloc.h"
 
 /* Longest pause an upstream 429 can impose. */
@@ -73,9 +74,7 @@ static void	provider_deliver_cb(evutil_socket_t fd, short what,
 		    void *arg);
 static void	provider_admitted_cb(struct queue_ticket *qt, void *arg);
 static void	provider_too_large_cb(struct queue_ticket *qt, void *arg);
-static void	provider_pump_soon(struct provider *p);
 static void	provider_pump_cb(evutil_socket_t fd, short what, void *arg);
-static void	provider_arm(struct provider *p, uint64_t ms);
 
 /* Fill l with pc's limits. */
 static void
@@ -95,6 +94,7 @@ provider_sync(struct event_base *base, const struct config *ccf)
 	struct provider	*p, *next;
 	size_t		 i;
 
+	shared_sync(base, cf);
 	for (i = 0; i < cf->nproviders; i++) {
 		if ((p = provider_find(cf->providers[i].name)) != NULL)
 			provider_update(p, cf, &cf->providers[i]);
@@ -138,6 +138,8 @@ provider_new(struct event_base *base, struct config *cf,
 	p->deliver = event_new(base, -1, 0, provider_deliver_cb, p);
 	if (p->wake == NULL || p->deliver == NULL)
 		fatalx("%s: out of memory", __func__);
+	if (pc->shared)
+		p->sp = shared_prov_new(p, p->name);
 	return p;
 }
 
@@ -155,6 +157,11 @@ provider_update(struct provider *p, struct config *cf,
 	provider_limits(pc, &l);
 	limiter_set_limits(p->lm, &l, clock_now_ms());
 	provider_sync_groups(p);
+	if (pc->shared != (p->sp != NULL))
+		log_warnx("provider %s: a change of shared needs a restart",
+		    p->name);
+	else if (p->sp != NULL && !shared_prov_up(p->sp))
+		provider_share_limits(p, shared_prov_hosts(p->sp));
 	provider_pump_soon(p);
 }
 
@@ -255,6 +262,7 @@ provider_free(struct provider *p)
 {
 	ADMIT_ASSERT(TAILQ_EMPTY(&p->held) && TAILQ_EMPTY(&p->deliveries));
 	TAILQ_REMOVE(&provider_list, p, entry);
+	shared_prov_free(p->sp);
 	event_free(p->wake);
 	event_free(p->deliver);
 	sched_free(&p->sched);
@@ -275,6 +283,7 @@ provider_free_all(void)
 {
 	struct provider	*p;
 
+	shared_stop();		/* its calls end before their providers */
 	while ((p = TAILQ_FIRST(&provider_list)) != NULL)
 		provider_free(p);
 	client_free_all();	/* their rows point at the metrics blocks */
@@ -347,8 +356,10 @@ provider_request(struct provider *p, struct admit_ticket *t)
 		provider_deliver(p, t, ADMIT_RETIRED);
 		return;
 	}
-	switch (sched_submit(&p->sched, provider_lane(p, t), &t->qt,
-	    t->front, (size_t)p->pc->queue_max, t->asked_ms, &wait_ms)) {
+	switch (shared_prov_up(p->sp) ? sched_enqueue(&p->sched,
+	    provider_lane(p, t), &t->qt, t->front, (size_t)p->pc->queue_max) :
+	    sched_submit(&p->sched, provider_lane(p, t), &t->qt, t->front,
+	    (size_t)p->pc->queue_max, t->asked_ms, &wait_ms)) {
 	case QUEUE_ADMIT:
 		provider_grant(p, t);
 		provider_deliver(p, t, ADMIT_GRANTED);
@@ -383,6 +394,11 @@ provider_withdraw(struct provider *p, struct admit_ticket *t)
 		provider_count_queued(t, -1);
 		if (sched_withdraw(&p->sched, provider_lane(p, t), &t->qt))
 			provider_pump_soon(p);	/* the next may fit now */
+		if (p->sp != NULL && p->sched.n == 0)
+			shared_prov_idle(p->sp);
+		break;
+	case ADMIT_ASKING:
+		shared_prov_forget(p->sp, t);	/* a grant goes back */
 		break;
 	case ADMIT_DELIVERING:
 		TAILQ_REMOVE(&p->deliveries, t, entry);
@@ -402,13 +418,24 @@ provider_release(struct provider *p, struct admit_ticket *t,
 {
 	ADMIT_ASSERT(t->slot != 0 && t->state == ADMIT_IDLE);
 	TAILQ_REMOVE(&p->held, t, held);
-	t->slot = 0;
 	if (t->row != NULL)
 		client_row_in_flight(t->row, -1);
-	sched_release(&p->sched, provider_lane(p, t));
-	if (unused_tokens > 0)
-		sched_refund(&p->sched, provider_lane(p, t), unused_tokens, 0,
-		    clock_now_ms());
+	if (t->remote) {
+		shared_prov_release(p->sp, t, unused_tokens, 0);
+		p->remote_held--;
+		if (t->adopted) {
+			sched_release(&p->sched, provider_lane(p, t));
+			p->remote_adopted--;
+		}
+	} else {
+		sched_release(&p->sched, provider_lane(p, t));
+		if (unused_tokens > 0)
+			sched_refund(&p->sched, provider_lane(p, t),
+			    unused_tokens, 0, clock_now_ms());
+	}
+	t->slot = 0;
+	t->remote = 0;
+	t->adopted = 0;
 	if (p->sched.n > 0)
 		provider_pump_soon(p);
 }
@@ -432,17 +459,112 @@ provider_grant(struct provider *p, struct admit_ticket *t)
 		client_row_in_flight(t->row, 1);
 }
 
+/* Take t, the queue's next, out of lane to ask the shared backend. */
+void
+provider_take_asked(struct provider *p, struct admit_ticket *t,
+    struct sched_lane *lane)
+{
+	sched_take(&p->sched, lane, &t->qt);
+	provider_count_queued(t, -1);
+	t->state = ADMIT_ASKING;
+}
+
+/* t was asked about and not admitted: back before everyone waiting. */
+void
+provider_requeue_asked(struct provider *p, struct admit_ticket *t)
+{
+	sched_requeue(&p->sched, provider_lane(p, t), &t->qt);
+	provider_count_queued(t, 1);
+	t->state = ADMIT_WAITING;
+}
+
+/* The shared backend admitted t: it holds the Redis lease of slot. */
+void
+provider_grant_remote(struct provider *p, struct admit_ticket *t,
+    uint64_t slot)
+{
+	p->admitted++;
+	t->slot = slot;
+	t->remote = 1;
+	p->remote_held++;
+	TAILQ_INSERT_TAIL(&p->held, t, held);
+	if (t->row != NULL)
+		client_row_in_flight(t->row, 1);
+	t->state = ADMIT_IDLE;
+	t->decided(t, ADMIT_GRANTED, t->arg);
+}
+
+/* Return limit divided among hosts: 0 stays off, a share is at least 1. */
+static long long
+provider_share(long long limit, long long hosts)
+{
+	if (limit == 0 || limit / hosts >= 1)
+		return limit / hosts;
+	return 1;
+}
+
+/* Divide each of l's limits among hosts. */
+static void
+provider_divide(struct limiter_limits *l, long long hosts)
+{
+	l->requests_per_minute = provider_share(l->requests_per_minute, hosts);
+	l->burst = provider_share(l->burst, hosts);
+	l->tokens_per_minute = provider_share(l->tokens_per_minute, hosts);
+	l->max_concurrent = provider_share(l->max_concurrent, hosts);
+}
+
+/*
+ * Give the local limiters 1/hosts of p's and its groups' limits, counting
+ * the shared leases still running as theirs (once).
+ */
+void
+provider_share_limits(struct provider *p, long long hosts)
+{
+	struct admit_ticket	*t;
+	struct limiter_limits	 l;
+	size_t			 j;
+
+	TAILQ_FOREACH(t, &p->held, held) {
+		if (t->remote && !t->adopted) {
+			sched_adopt(&p->sched, provider_lane(p, t));
+			t->adopted = 1;
+			p->remote_adopted++;
+		}
+	}
+	if (hosts < 1)
+		hosts = 1;
+	provider_limits(p->pc, &l);
+	provider_divide(&l, hosts);
+	limiter_set_limits(p->lm, &l, clock_now_ms());
+	for (j = 0; j < p->ngroups; j++) {
+		provider_group_limits(p->groups[j]->mc, &l);
+		provider_divide(&l, hosts);
+		limiter_set_limits(p->groups[j]->lane->lm, &l, clock_now_ms());
+	}
+}
+
 /* A granted slot was never used: give back the slot, request and tokens. */
 static void
 provider_hand_back(struct provider *p, struct admit_ticket *t)
 {
 	TAILQ_REMOVE(&p->held, t, held);
-	t->slot = 0;
 	if (t->row != NULL)
 		client_row_in_flight(t->row, -1);
-	sched_release(&p->sched, provider_lane(p, t));
-	sched_refund(&p->sched, provider_lane(p, t), t->tokens, 1,
-	    clock_now_ms());
+	if (t->remote) {
+		shared_prov_release(p->sp, t, t->tokens, 1);
+		p->remote_held--;
+		if (t->adopted) {
+			sched_release(&p->sched, provider_lane(p, t));
+			p->remote_adopted--;
+		}
+	} else {
+		sched_release(&p->sched, provider_lane(p, t));
+		sched_refund(&p->sched, provider_lane(p, t), t->tokens, 1,
+		    clock_now_ms());
+	}
+	t->slot = 0;
+	t->remote = 0;
+	t->adopted = 0;
 	provider_pump_soon(p);
 }
 
@@ -540,6 +662,10 @@ provider_reconcile(struct provider *p, const struct admit_ticket *t,
 {
 	if (delta == 0)
 		return;
+	if (t->remote) {
+		shared_prov_adjust(p->sp, t, delta);
+		return;
+	}
 	limiter_adjust_tokens(p->lm, delta, clock_now_ms());
 	if (t->group != NULL)
 		limiter_adjust_tokens(t->group->lane->lm, delta,
@@ -570,6 +696,9 @@ provider_observe(struct provider *p, const struct admit_ticket *t,
     struct headers_ratelimit *rl)
 {
 	headers_parse_ratelimit(names, values, n, clock_wall_ms(), rl);
+	if (p->sp != NULL)
+		shared_prov_observe(p->sp, t, rl->remaining_requests,
+		    rl->remaining_tokens);
 	limiter_observe_remaining(provider_lane(p, t)->lm != NULL ?
 	    provider_lane(p, t)->lm : p->lm, rl->remaining_requests,
 	    rl->remaining_tokens, clock_now_ms());
@@ -588,6 +717,8 @@ provider_pause(struct provider *p, const struct admit_ticket *t,
 		ms = PROVIDER_MAX_PAUSE_MS;
 	p->upstream_429++;
 	metrics_count_upstream_429(p->m);
+	if (p->sp != NULL)
+		shared_prov_pause(p->sp, t, ms);	/* every daemon */
 	if (t->group != NULL) {
 		t->group->upstream_429++;
 		limiter_cooldown(t->group->lane->lm, clock_now_ms() + ms);
@@ -602,14 +733,14 @@ provider_pause(struct provider *p, const struct admit_ticket *t,
 }
 
 /* Run the pump on the next loop turn. */
-static void
+void
 provider_pump_soon(struct provider *p)
 {
 	provider_arm(p, 0);
 }
 
 /* Arm the pump's timer ms from now (replacing any earlier arming). */
-static void
+void
 provider_arm(struct provider *p, uint64_t ms)
 {
 	struct timeval	tv = clock_tv_ms(ms);
@@ -625,6 +756,10 @@ provider_pump_cb(evutil_socket_t fd, short what, void *arg)
 	uint64_t	 wait_ms;
 	size_t		 n;
 
+	if (shared_prov_up(p->sp)) {
+		shared_prov_pump(p->sp);
+		return;
+	}
 	provider_ref(p);	/* an admitted() may drop the last other one */
 	wait_ms = sched_pump(&p->sched, clock_now_ms(), &n);
 	if (wait_ms != 0 && wait_ms != LIMITER_WAIT_FOR_RELEASE)

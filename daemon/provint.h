@@ -23,6 +23,7 @@ struct metrics_model;
 struct metrics_provider;
 struct model_config;
 struct provider_config;
+struct shared_prov;
 
 /* A model group's runtime state (SPEC 16). */
 struct provider_group {
@@ -42,11 +43,15 @@ struct provider {
 	struct event			*wake;	/* runs the pump */
 	struct event			*deliver; /* runs the decisions */
 	struct sched			 sched;	/* the lanes */
+	struct shared_prov		*sp;	/* shared limits; NULL */
 	struct provider_group		**groups;	/* ever configured */
 	size_t				 ngroups;
 	TAILQ_HEAD(, admit_ticket)	 deliveries;	/* made, not run */
 	TAILQ_HEAD(, admit_ticket)	 held;		/* slots out */
 	uint64_t			 last_slot;	/* last slot id */
+	uint64_t			 remote_held;	/* Redis leases */
+	uint64_t			 remote_adopted; /* ...of them counted
+							   by the limiter */
 	unsigned			 refs;
 	int				 retired;
 	uint64_t			 admitted;
@@ -59,5 +64,21 @@ struct provider {
 TAILQ_HEAD(provider_list, provider);
 /* Every provider, live and retired (provider.c's). */
 extern struct provider_list	provider_list;
+
+/*
+ * What the shared backend (shared.c) does to a provider's queue: run the
+ * pump on the next turn or in ms; take t out of lane to ask about it;
+ * put it back in front ("not yet", or the call failed); grant it the
+ * Redis lease of slot; give the local limiter 1/hosts of each limit
+ * (hosts 1: the whole limits), while Redis is out of reach.
+ */
+void	provider_pump_soon(struct provider *p);
+void	provider_arm(struct provider *p, uint64_t ms);
+void	provider_take_asked(struct provider *p, struct admit_ticket *t,
+	    struct sched_lane *lane);
+void	provider_requeue_asked(struct provider *p, struct admit_ticket *t);
+void	provider_grant_remote(struct provider *p, struct admit_ticket *t,
+	    uint64_t slot);
+void	provider_share_limits(struct provider *p, long long hosts);
 
 #endif /* PROVINT_H */

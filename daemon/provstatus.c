@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "provider.h"
 #include "provint.h"
+#include "shared.h"
 
 static json_t	*provider_status_one(struct provider *p, uint64_t now,
 		    int64_t wall);
@@ -45,8 +46,10 @@ provider_metrics_gauges(void)
 	metrics_clear_gauges();
 	TAILQ_FOREACH(p, &provider_list, entry) {
 		limiter_state(p->lm, now, &st);
-		metrics_add_gauges(p->m, (uint64_t)st.in_flight,
-		    (uint64_t)p->sched.n);
+		metrics_add_gauges(p->m, (uint64_t)st.in_flight +
+		    p->remote_held - p->remote_adopted, (uint64_t)p->sched.n);
+		metrics_set_backend(p->m, p->sp == NULL ? 0 :
+		    shared_prov_up(p->sp) ? 1 : 2);
 		for (j = 0; j < p->ngroups; j++) {
 			lane = p->groups[j]->lane;
 			limiter_state(lane->lm, now, &st);
@@ -80,9 +83,10 @@ provider_status_one(struct provider *p, uint64_t now, int64_t wall)
 
 	limiter_state(p->lm, now, &st);
 	return json_pack("{s:s,s:b,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I},"
-	    "s:o,s:o,s:{s:I,s:I,s:I,s:I},s:o,s:o}",
+	    "s:o,s:o,s:{s:I,s:I,s:I,s:I},s:o,s:o,s:o}",
 	    "name", p->name, "retired", p->retired,
-	    "in_flight", (json_int_t)st.in_flight,
+	    "in_flight", (json_int_t)(st.in_flight + p->remote_held -
+	    p->remote_adopted),
 	    "queued", (json_int_t)p->sched.n,
 	    "limits",
 	    "requests_per_minute", (json_int_t)pc->requests_per_minute,
@@ -98,7 +102,8 @@ provider_status_one(struct provider *p, uint64_t now, int64_t wall)
 	    "retried", (json_int_t)p->retried,
 	    "upstream_429", (json_int_t)p->upstream_429,
 	    "models", provider_status_groups(p, now, wall),
-	    "clients", client_status_json(p->m));
+	    "clients", client_status_json(p->m),
+	    "backend", shared_prov_status(p->sp));
 }
 
 /* Return the bucket levels of st: numbers, null for a limit that is off. */

@@ -136,6 +136,16 @@ sched_submit(struct sched *s, struct sched_lane *lane,
 		s->turn = (lane->index + 1) % s->nlanes;
 		return QUEUE_ADMIT;
 	}
+	return sched_enqueue(s, lane, t, front, max);
+}
+
+/* Put t in lane to wait, without asking the limiters. */
+enum queue_verdict
+sched_enqueue(struct sched *s, struct sched_lane *lane,
+    struct queue_ticket *t, int front, size_t max)
+{
+	if (sched_too_large(s, lane, t->tokens))
+		return QUEUE_TOO_LARGE;
 	if (!front && (s->n >= max || (lane->max > 0 &&
 	    lane->q.n >= lane->max)))
 		return QUEUE_FULL;
@@ -279,6 +289,15 @@ sched_requeue(struct sched *s, struct sched_lane *lane,
 {
 	queue_requeue(&lane->q, t);
 	s->n++;
+}
+
+/* Count a slot taken elsewhere for a request of lane, in both limiters. */
+void
+sched_adopt(struct sched *s, struct sched_lane *lane)
+{
+	if (lane->lm != NULL)
+		limiter_adopt(lane->lm);
+	limiter_adopt(s->lm);
 }
 
 /* Give back the slot a request of lane held, in both limiters. */

@@ -72,17 +72,24 @@ int		 sched_withdraw(struct sched *s, struct sched_lane *lane,
  */
 uint64_t	 sched_pump(struct sched *s, uint64_t now_ms, size_t *n);
 /*
- * For a backend that decides elsewhere (SPEC 14): return the request to
+ * For a backend that decides elsewhere (SPEC 14): sched_enqueue() puts t
+ * in lane to wait, as sched_submit() does but never admitting at once
+ * (refused only when it can never fit or the queue is full); return the
+ * request to
  * offer next in the lanes' turn, its lane in *lane, without asking the
  * limiters (NULL: nobody waits); sched_take() takes it out, as
  * admitted or as being asked; sched_requeue() puts one back before
  * everything else in its lane (the answer was "not yet").
  */
+enum queue_verdict sched_enqueue(struct sched *s, struct sched_lane *lane,
+		    struct queue_ticket *t, int front, size_t max);
 struct queue_ticket *sched_next(struct sched *s, struct sched_lane **lane);
 void		 sched_take(struct sched *s, struct sched_lane *lane,
 		    struct queue_ticket *t);
 void		 sched_requeue(struct sched *s, struct sched_lane *lane,
 		    struct queue_ticket *t);
+/* Count a slot taken elsewhere for a request of lane, in both limiters. */
+void		 sched_adopt(struct sched *s, struct sched_lane *lane);
 /* Give back the slot a request of lane held, in both limiters. */
 void		 sched_release(struct sched *s, struct sched_lane *lane);
 /*

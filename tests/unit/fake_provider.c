@@ -242,6 +242,9 @@ provider_withdraw(struct provider *p, struct admit_ticket *t)
 			p->books.handed_back++;
 		}
 		break;
+	case ADMIT_ASKING:		/* only the shared backend asks */
+		UNIT_ASSERT(t->state != ADMIT_ASKING);
+		break;
 	case ADMIT_IDLE:
 		break;
 	}
