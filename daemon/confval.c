@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "confval.h"
+#include "rlinkurl.h"
 #include "xmalloc.h"
 
 #define CONFVAL_SECRET_MAX	16384	/* longest api_key_file, bytes */
@@ -210,90 +211,25 @@ confval_client_name(char *v)
 	return NULL;
 }
 
-/* Return 1 if s is 1 to 10 digits whose value is at most max. */
-static int
-confval_is_number(const char *s, size_t len, long max)
-{
-	long	v = 0;
-	size_t	i;
-
-	if (len == 0 || len > 10)
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v <= max;
-}
-
-/* Check a redis:// URL's HOST[:PORT][/DB], after any credentials. */
-static const char *
-confval_redis_host(const char *h)
-{
-	const char	*end, *port = NULL, *db;
-	char		 host[64];
-	unsigned char	 addr[16];
-	size_t		 len;
-	int		 af = AF_INET;
-
-	db = strchr(h, '/');
-	end = db != NULL ? db : h + strlen(h);
-	if (h[0] == '[') {
-		af = AF_INET6;
-		if ((port = memchr(h, ']', end - h)) == NULL)
-			return "must close its [IPv6 address] with ]";
-		len = port - h - 1;
-		h++;
-		port++;
-		if (port < end && *port != ':')
-			return "must have only :PORT after its [IPv6 address]";
-	} else {
-		port = memchr(h, ':', end - h);
-		len = (port != NULL ? port : end) - h;
-	}
-	if (len == 0 || len >= sizeof host)
-		return "must name a host";
-	memcpy(host, h, len);
-	host[len] = '\0';
-	if (!(af == AF_INET && strcmp(host, "localhost") == 0) &&
-	    inet_pton(af, host, addr) != 1)
-		return "must name its host by address ([IPv6], IPv4) or as "
-		    "localhost: a name would be looked up, blocking";
-	if (port != NULL && port < end && (port[0] != ':' ||
-	    !confval_is_number(port + 1, end - port - 1, 65535) ||
-	    atoi(port + 1) == 0))
-		return "must have a port from 1 to 65535";
-	if (db != NULL && !confval_is_number(db + 1, strlen(db + 1),
-	    2147483647L))
-		return "must end with /DB, a database number";
-	return NULL;
-}
-
-/* Check a Redis URL without repeating it. */
+/*
+ * Check a Redis URL with the link's own parser (rlinkurl.c), so that what
+ * the configuration accepts is what the daemon can connect to; its
+ * messages never quote the user or password.
+ */
 const char *
 confval_redis_url(char *v)
 {
-	const char	*at, *q;
+	static char	why[300];
+	struct rlinkurl	u;
+	char		err[256];
+	int		r;
 
-	if (strncmp(v, "unix://", 7) == 0) {
-		if (v[7] != '/' || v[8] == '\0' || v[8] == '?')
-			return "must be unix:// and an absolute path";
-		if ((q = strchr(v, '?')) != NULL &&
-		    (strncmp(q, "?db=", 4) != 0 ||
-		    !confval_is_number(q + 4, strlen(q + 4), 2147483647L)))
-			return "may end only with ?db=N";
+	r = rlinkurl_parse(v, &u, err, sizeof err);
+	explicit_bzero(&u, sizeof u);
+	if (r == 0)
 		return NULL;
-	}
-	if (strncmp(v, "redis://", 8) != 0)
-		return "must start with redis:// or unix:// (rediss://, TLS, "
-		    "is not supported)";
-	if (confval_has_ctl(v, strlen(v)))
-		return "must have no control character";
-	v += 8;
-	if ((at = strrchr(v, '@')) != NULL)
-		v = (char *)at + 1;	/* [USER]:PASSWORD@ */
-	return confval_redis_host(v);
+	snprintf(why, sizeof why, "is not usable: %s", err);
+	return why;
 }
 
 /* Check a key prefix: no space, no brace, at most 64 bytes. */

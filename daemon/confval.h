@@ -23,10 +23,9 @@ const char	*confval_client_name(char *v);
 /* Return 1 if s (len bytes) is 1 to 64 of [A-Za-z0-9._-]. */
 int		 confval_is_client_name(const char *s, size_t len);
 /*
- * A Redis URL: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] with HOST an
- * IPv4 address, a bracketed IPv6 one or localhost, or
- * unix:///PATH[?db=N].  The message never repeats the value (it may
- * hold a password).
+ * A Redis URL the link can use (rlinkurl.h): redis://...HOST[:PORT][/DB]
+ * with HOST an address or localhost, or unix:///PATH[?db=N].  The message
+ * never repeats user info (it may hold a password).
  */
 const char	*confval_redis_url(char *v);
 /* A key prefix: visible ASCII without spaces or braces (hash tags). */
