@@ -360,8 +360,36 @@ def test_bad_groups_are_config_errors(daemon_binary, tmp_path, group, want):
     assert int(m.group(1)) in (5, 6), p.stderr
 
 
-@pytest.mark.skip(reason="shared model groups need Redis-shared limits "
-                  "(SPEC 14), not built yet")
-def test_shared_groups_through_redis():
+def test_shared_groups_through_redis(start_daemon, mock, redis_server):
     """Two daemons with shared = true and the same groups hold each
-    group's rate together (SPEC 14 and 16)."""
+    group's limits together (SPEC 14 and 16): gpt-4o's max_concurrent 2
+    across both, while gpt-4o-mini, a group of its own, is not held up."""
+    ds = [start_daemon([_provider(mock, [
+        {"match": MINI, "max_concurrent": 3},
+        {"match": FULL, "max_concurrent": 2}], shared=True)],
+        redis={"url": redis_server.url}) for _ in range(2)]
+    for d in ds:
+        wait_until(lambda d=d: _status(d)["backend"]["up"], 10 * SLOW,
+                   "shared limits up")
+    mock.reset()
+    out = []
+
+    def one(d, model, mid):
+        out.append(_post(d.port, model, mid,
+                         [("x-mock-delay-ms", "300")]).status)
+
+    ths = [threading.Thread(target=one, args=(ds[i % 2], FULL,
+                                              "full-%d" % i))
+           for i in range(8)]
+    ths += [threading.Thread(target=one, args=(ds[i % 2], "gpt-4o-mini",
+                                               "mini-%d" % i))
+            for i in range(6)]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join(60 * SLOW)
+    assert out.count(200) == 14, out
+    full = _peak(_log(mock, "full-"))
+    mini = _peak(_log(mock, "mini-"))
+    assert full == 2, full
+    assert mini == 3, mini
