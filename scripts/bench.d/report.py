@@ -13,13 +13,14 @@ import os
 import sys
 
 TARGETS = ["direct", "nginx", "llmproxyd", "llmproxyd-limits",
-           "llmproxyd-models", "base"]
+           "llmproxyd-models", "llmproxyd-shared", "base"]
 LABEL = {
     "direct": "direct (client -> mock)",
     "nginx": "nginx 1 worker",
     "llmproxyd": "llmproxyd, limits off",
     "llmproxyd-limits": "llmproxyd, every limiter on",
     "llmproxyd-models": "llmproxyd, limiters on, two model groups",
+    "llmproxyd-shared": "llmproxyd, limiters on, shared in Redis",
     "base": "llmproxyd @ %s, limits off" % os.environ.get("BENCH_BASE", "base"),
 }
 
@@ -108,6 +109,12 @@ def scen_a(data):
         print("two model groups ÷ limits on, CPU per request: %s "
               "(target <= 1.1)\n" % ratio(cpu["llmproxyd-models"],
                                           cpu["llmproxyd-limits"]))
+    if "llmproxyd-shared" in data:
+        print("limits shared in Redis: %s admissions/s one daemon "
+              "sustains (target >= 5000); CPU per request ÷ local limits: "
+              "%s\n" % (num(data["llmproxyd-shared"].get("rps"), "%.0f"),
+                        ratio(cpu["llmproxyd-shared"],
+                              cpu.get("llmproxyd-limits"))))
     vs_base(cpu, "; req/s llmproxyd ÷ base = %s" % ratio(
         data.get("llmproxyd", {}).get("rps"),
         data.get("base", {}).get("rps")))
@@ -181,6 +188,12 @@ def scen_c(data):
     table(["target", "ok/scheduled", "p50 ms", "p99 ms", "p99.9 ms",
            "+p50 over direct", "+p99 over direct", "+p99.9 over direct",
            "CPU-s/10k req"], rows)
+    shared, local = data.get("llmproxyd-shared"), data.get("llmproxyd-limits")
+    if shared and local:
+        a, b = ms(shared, "lat_p50"), ms(local, "lat_p50")
+        print("limits shared in Redis, added p50 over local limits: %s ms "
+              "(target <= 0.3)\n" % num(None if a is None or b is None
+                                        else a - b, "%+.3f"))
     vs_base(cpus)
 
 
