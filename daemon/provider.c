@@ -65,7 +65,8 @@ static struct provider_group *provider_group_find(struct provider *p,
 static struct sched_lane *provider_lane(struct provider *p,
 		    const struct admit_ticket *t);
 static void	provider_count_queued(struct admit_ticket *t, int delta);
-static void	provider_grant(struct provider *p, struct admit_ticket *t);
+static void	provider_grant(struct provider *p, struct admit_ticket *t,
+		    uint64_t slot);
 static void	provider_hand_back(struct provider *p,
 		    struct admit_ticket *t);
 static void	provider_deliver(struct provider *p, struct admit_ticket *t,
@@ -361,7 +362,7 @@ provider_request(struct provider *p, struct admit_ticket *t)
 	    sched_submit(&p->sched, provider_lane(p, t), &t->qt, t->front,
 	    (size_t)p->pc->queue_max, t->asked_ms, &wait_ms)) {
 	case QUEUE_ADMIT:
-		provider_grant(p, t);
+		provider_grant(p, t, ++p->last_slot);
 		provider_deliver(p, t, ADMIT_GRANTED);
 		return;
 	case QUEUE_TOO_LARGE:
@@ -448,12 +449,12 @@ provider_count_queued(struct admit_ticket *t, int delta)
 		client_row_queued(t->row, delta);
 }
 
-/* Give t a slot of its own: the limiter has taken one for it. */
+/* Give t slot, its own: a limiter, local or shared, has taken one. */
 static void
-provider_grant(struct provider *p, struct admit_ticket *t)
+provider_grant(struct provider *p, struct admit_ticket *t, uint64_t slot)
 {
 	p->admitted++;
-	t->slot = ++p->last_slot;
+	t->slot = slot;
 	TAILQ_INSERT_TAIL(&p->held, t, held);
 	if (t->row != NULL)
 		client_row_in_flight(t->row, 1);
@@ -483,13 +484,9 @@ void
 provider_grant_remote(struct provider *p, struct admit_ticket *t,
     uint64_t slot)
 {
-	p->admitted++;
-	t->slot = slot;
+	provider_grant(p, t, slot);
 	t->remote = 1;
 	p->remote_held++;
-	TAILQ_INSERT_TAIL(&p->held, t, held);
-	if (t->row != NULL)
-		client_row_in_flight(t->row, 1);
 	t->state = ADMIT_IDLE;
 	t->decided(t, ADMIT_GRANTED, t->arg);
 }
@@ -603,7 +600,7 @@ provider_admitted_cb(struct queue_ticket *qt, void *arg)
 	struct admit_ticket	*t = ADMIT_TICKET(qt);
 
 	provider_count_queued(t, -1);
-	provider_grant(p, t);
+	provider_grant(p, t, ++p->last_slot);
 	t->state = ADMIT_IDLE;
 	t->decided(t, ADMIT_GRANTED, t->arg);
 }

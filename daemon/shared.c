@@ -95,6 +95,7 @@ struct shared_prov {
 	char			*warned;	/* the last limits note logged */
 	uint64_t		 bad_until_ms;	/* a bad answer: local till */
 	int			 in_line;	/* refused: in the hosts' line */
+	int			 woken;		/* a wake-up while asking */
 	TAILQ_ENTRY(shared_prov) entry;
 };
 
@@ -335,7 +336,11 @@ shared_message_cb(void *arg, const char *channel, const char *payload,
 	struct shared_prov	*sp;
 
 	TAILQ_FOREACH(sp, &shared.provs, entry) {
-		if (strcmp(sp->channel, channel) == 0 && sp->p->sched.n > 0)
+		if (strcmp(sp->channel, channel) != 0)
+			continue;
+		if (sp->ask != NULL)
+			sp->woken = 1;	/* its answer may predate this */
+		else if (sp->p->sched.n > 0)
 			provider_pump_soon(sp->p);
 	}
 }
@@ -477,6 +482,7 @@ shared_prov_pump(struct shared_prov *sp)
 	ask->sp = sp;
 	ask->sent_us = clock_now_us();
 	sp->ask = ask;
+	sp->woken = 0;
 	a = xcalloc(1, sizeof *a);
 	shared_args_begin(a, sp, ask->group, "admit", SHARED_BOTH);
 	shared_args_num(a, (long long)shared.lease_ms);
@@ -535,8 +541,11 @@ shared_ask_cb(void *arg, const struct redisReply *r, const char *why)
 		free(ask);
 		return;
 	}
-	sp->ask = NULL;
 	metrics_observe_backend_us(clock_now_us() - ask->sent_us);
+	/*
+	 * sp->ask stays set while the answer is settled: a grant's callback
+	 * may withdraw another request of this call, which must find it.
+	 */
 	if (r == NULL)
 		shared_ask_fail(ask, why);
 	else if (rreply_admit(r, (long long)ask->n, &a, err, sizeof err) ==
@@ -544,6 +553,7 @@ shared_ask_cb(void *arg, const struct redisReply *r, const char *why)
 		shared_ask_fail(ask, err);
 	else
 		shared_ask_settle(sp, ask, &a);
+	sp->ask = NULL;
 	free(ask);
 }
 
@@ -572,9 +582,11 @@ shared_ask_settle(struct shared_prov *sp, struct shared_ask *ask,
 	for (i = ask->n; i-- > admitted; ) {
 		if ((t = ask->t[i]) != NULL)
 			provider_requeue_asked(p, t);
+		ask->t[i] = NULL;
 	}
 	for (i = 0; i < admitted; i++) {
 		if ((t = ask->t[i]) != NULL) {
+			ask->t[i] = NULL;
 			provider_grant_remote(p, t, ask->slot[i]);
 			continue;
 		}
@@ -584,7 +596,9 @@ shared_ask_settle(struct shared_prov *sp, struct shared_ask *ask,
 		    ask->tokens[i], 1);
 	}
 	sp->in_line = admitted < ask->n;
-	if (admitted < ask->n && a->retry_ms > 0)
+	if (admitted < ask->n && sp->woken)
+		provider_pump_soon(p);	/* a wake-up came meanwhile */
+	else if (admitted < ask->n && a->retry_ms > 0)
 		provider_arm(p, (uint64_t)a->retry_ms);
 	else if (admitted < ask->n && a->lease_expiry_ms >= 0)
 		provider_arm(p, (uint64_t)a->lease_expiry_ms + 1);
@@ -604,15 +618,18 @@ shared_ask_fail(struct shared_ask *ask, const char *why)
 	for (i = ask->n; i-- > 0; ) {
 		if (ask->t[i] != NULL)
 			provider_requeue_asked(sp->p, ask->t[i]);
+		ask->t[i] = NULL;
 	}
-	if (!rlink_is_up(shared.link))
-		return;			/* the down callback falls back */
+	if (!rlink_is_up(shared.link)) {
+		/* The down callback falls back, maybe before this ran. */
+		provider_pump_soon(sp->p);
+		return;
+	}
 	/* Up, but an answer the daemon cannot use: local for a second. */
 	log_warnx("provider %s: shared admission answered badly (%s); "
 	    "deciding locally for a second", sp->name, why);
 	sp->bad_until_ms = clock_now_ms() + 1000;
 	shared_fall_back(sp);
-	provider_arm(sp->p, 1001);
 }
 
 /* Release slot (of group g, or none): tokens back, the request too. */

@@ -227,3 +227,50 @@ def test_upstream_429_pauses_every_daemon(start_daemon, mock,
     MEASURED["shared 429 retry-after 2: the other daemon waited (s)"] = gap
     assert gap >= 1.8, gap
     assert gap < 4.0 * SLOW, gap
+
+
+def test_hangup_releases_the_lease(start_daemon, mock, redis_server):
+    """max_concurrent = 1 shared, lease 30 s: a client that hangs up on
+    daemon a frees the slot for daemon b at once, not after the lease."""
+    a, b = _start(start_daemon, mock, redis_server, 2, max_concurrent=1)
+    mock.reset()
+    c = itlib.RawConn(a.port)
+    c.request("POST", CHAT, headers=[("x-mock-id", "gone"),
+                                     ("x-mock-delay-ms", "20000")],
+              body=json.dumps(_body()).encode())
+    itlib.wait_until(lambda: mock.find("gone"), 10 * SLOW,
+                     "the request at the mock")
+    c.close()
+    t0 = itlib.now()
+    r = itlib.request(b.port, "POST", CHAT, body=json.dumps(_body()).encode(),
+                      headers=[("x-mock-id", "next")], timeout=30 * SLOW)
+    waited = itlib.now() - t0
+    MEASURED["shared: slot free after a hang-up on the other daemon (s)"] = \
+        waited
+    assert r.status == 200
+    assert waited < 5.0 * SLOW, waited
+    a.wait_access(lambda ln: "end=client_closed" in ln, 10 * SLOW,
+                  "the hang-up's access line")
+
+
+def test_different_limits_warned(start_daemon, mock, redis_server):
+    """Two daemons whose limits for one shared provider differ: the one
+    that decides after the other says whose limits it replaced."""
+    a = _start(start_daemon, mock, redis_server, 1, max_concurrent=3)[0]
+    b = start_daemon([itlib.proxy_provider("oa", mock.url, shared=True,
+                                           max_concurrent=5)],
+                     redis={"url": redis_server.url})
+    itlib.wait_until(lambda: _backend(b)["up"], 10 * SLOW, "b up")
+    for d in (a, b):
+        r = itlib.request(d.port, "POST", CHAT,
+                          body=json.dumps(_body()).encode())
+        assert r.status == 200
+    b.wait_access(lambda ln: "status=200" in ln, 10 * SLOW, "b's request")
+    itlib.wait_until(lambda: "shared limits differ" in b.stderr(),
+                     10 * SLOW, "b's warning")
+    line = [ln for ln in b.stderr().splitlines()
+            if "shared limits differ" in ln][0]
+    assert "max_concurrent=3" in line, line
+    # A provider that is not shared says so.
+    c = start_daemon([itlib.proxy_provider("oa", mock.url)])
+    assert _backend(c) == {"kind": "local"}
