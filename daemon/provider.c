@@ -65,6 +65,9 @@ static struct provider_group *provider_group_find(struct provider *p,
 static struct sched_lane *provider_lane(struct provider *p,
 		    const struct admit_ticket *t);
 static void	provider_count_queued(struct admit_ticket *t, int delta);
+static void	provider_give_back(struct provider *p,
+		    struct admit_ticket *t, int64_t unused_tokens,
+		    int refund_request);
 static void	provider_grant(struct provider *p, struct admit_ticket *t,
 		    uint64_t slot);
 static void	provider_hand_back(struct provider *p,
@@ -412,17 +415,20 @@ provider_withdraw(struct provider *p, struct admit_ticket *t)
 	t->state = ADMIT_IDLE;
 }
 
-/* Give back the slot t holds, refunding unused_tokens of its estimate. */
-void
-provider_release(struct provider *p, struct admit_ticket *t,
-    int64_t unused_tokens)
+/*
+ * Give back t's slot where it was taken (the local limiters, or Redis
+ * and, if counted there too, the local ones), with unused_tokens and,
+ * when refund_request, the request itself.
+ */
+static void
+provider_give_back(struct provider *p, struct admit_ticket *t,
+    int64_t unused_tokens, int refund_request)
 {
-	ADMIT_ASSERT(t->slot != 0 && t->state == ADMIT_IDLE);
 	TAILQ_REMOVE(&p->held, t, held);
 	if (t->row != NULL)
 		client_row_in_flight(t->row, -1);
 	if (t->remote) {
-		shared_prov_release(p->sp, t, unused_tokens, 0);
+		shared_prov_release(p->sp, t, unused_tokens, refund_request);
 		p->remote_held--;
 		if (t->adopted) {
 			sched_release(&p->sched, provider_lane(p, t));
@@ -430,13 +436,22 @@ provider_release(struct provider *p, struct admit_ticket *t,
 		}
 	} else {
 		sched_release(&p->sched, provider_lane(p, t));
-		if (unused_tokens > 0)
+		if (unused_tokens > 0 || refund_request)
 			sched_refund(&p->sched, provider_lane(p, t),
-			    unused_tokens, 0, clock_now_ms());
+			    unused_tokens, refund_request, clock_now_ms());
 	}
 	t->slot = 0;
 	t->remote = 0;
 	t->adopted = 0;
+}
+
+/* Give back the slot t holds, refunding unused_tokens of its estimate. */
+void
+provider_release(struct provider *p, struct admit_ticket *t,
+    int64_t unused_tokens)
+{
+	ADMIT_ASSERT(t->slot != 0 && t->state == ADMIT_IDLE);
+	provider_give_back(p, t, unused_tokens, 0);
 	if (p->sched.n > 0)
 		provider_pump_soon(p);
 }
@@ -544,24 +559,7 @@ provider_share_limits(struct provider *p, long long hosts)
 static void
 provider_hand_back(struct provider *p, struct admit_ticket *t)
 {
-	TAILQ_REMOVE(&p->held, t, held);
-	if (t->row != NULL)
-		client_row_in_flight(t->row, -1);
-	if (t->remote) {
-		shared_prov_release(p->sp, t, t->tokens, 1);
-		p->remote_held--;
-		if (t->adopted) {
-			sched_release(&p->sched, provider_lane(p, t));
-			p->remote_adopted--;
-		}
-	} else {
-		sched_release(&p->sched, provider_lane(p, t));
-		sched_refund(&p->sched, provider_lane(p, t), t->tokens, 1,
-		    clock_now_ms());
-	}
-	t->slot = 0;
-	t->remote = 0;
-	t->adopted = 0;
+	provider_give_back(p, t, t->tokens, 1);
 	provider_pump_soon(p);
 }
 

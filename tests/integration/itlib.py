@@ -615,13 +615,18 @@ class RawConn:
         self.close()
 
 
-def closed_port():
-    """A loopback port nothing listens on (connecting to it is refused)."""
+def free_port():
+    """A loopback port nothing listens on right now: free to listen on,
+    and refused when connected to."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+# Where a test wants a connection refused, it asks for a closed port.
+closed_port = free_port
 
 
 def request(port, method, target, headers=(), body=None, timeout=10.0,

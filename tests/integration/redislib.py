@@ -20,20 +20,11 @@ import itlib
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
-def free_port():
-    """A loopback TCP port nothing listens on right now."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 class RedisServer:
     """redis-server on 127.0.0.1:port (and unixsocket when unix=True)."""
 
     def __init__(self, port=None, unix=False, password=None):
-        self.port = port or free_port()
+        self.port = port or itlib.free_port()
         self.dir = tempfile.mkdtemp(prefix="llmproxyd-redis-")
         self.unixsocket = os.path.join(self.dir, "redis.sock") if unix \
             else None

@@ -29,14 +29,6 @@ LONG = "x" * 600
 DROPPED = re.compile(r"log: (\d+) line\(s\) dropped")
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 class Stderr:
     """The read end of the daemon's stderr, read only when asked."""
 
@@ -103,7 +95,7 @@ def _stderr_pair(kind):
 @pytest.mark.parametrize("kind", ["pipe", "socket", "tty"])
 def test_stalled_stderr_never_blocks_the_loop(daemon_binary, tmp_path,
                                               kind):
-    port = _free_port()
+    port = itlib.free_port()
     conf = tmp_path / "llmproxyd.conf"
     conf.write_text(itlib.render_config([itlib.simulated_provider(
                                             latency=0.0)],
