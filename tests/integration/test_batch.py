@@ -155,6 +155,13 @@ def test_first_wins_and_losers_are_cancelled(start_daemon, mock):
     itlib.MEASURED["first: loser closed at the mock after its start (s)"] \
         = closed_after
     assert closed_after < won + 1.0, (closed_after, won)
+    # From the win (the winner's answer sent by the mock) to the loser's
+    # connection closed at the mock: within 1 s.
+    winner = mock.find("f-1")[0]
+    win_to_close = loser["closed_ms"] - winner["finished_ms"]
+    itlib.MEASURED["first: the win to the loser closed at the mock (ms)"] \
+        = win_to_close
+    assert win_to_close < 1000, win_to_close
     assert mock.find("f-3") == []          # the queued loser never went
     wait_until(lambda: _status(d)["providers"][0]["in_flight"] == 0,
                5 * SLOW, "the oa slots given back")
