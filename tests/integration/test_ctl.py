@@ -11,14 +11,13 @@ daemon/ in the same build directory.  tmux runs on a private socket
 import os
 import re
 import shutil
-import socket
 import subprocess
 import threading
 
 import pytest
 
 import itlib
-from itlib import SLOW, jbody, now, request, wait_until
+from itlib import SLOW, jbody, request, wait_until
 
 CHAT = "/v1/chat/completions"
 
@@ -47,13 +46,6 @@ def ctl(binary, *args, env_extra=None, timeout=30):
     for m in itlib.SANITIZER_MARKERS:
         assert m not in err, err
     return p.returncode, out, err
-
-
-def free_port():
-    """A 127.0.0.1 port nothing listens on (bound, then closed)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def hold(port, target, n, timeout=60.0):
@@ -121,7 +113,7 @@ def test_status_shows_requests_held(ctl_binary, start_daemon):
 
 
 def test_status_unreachable(ctl_binary):
-    url = "http://127.0.0.1:%d" % free_port()
+    url = "http://127.0.0.1:%d" % itlib.free_port()
     rc, out, err = ctl(ctl_binary, "-u", url, "status")
     assert rc == 3, (rc, out, err)
     assert out == ""
@@ -217,7 +209,7 @@ def test_top_plain_frames(ctl_binary, start_daemon):
     assert re.search(r"(?m)^demo +0/2 +0/1000 ", out), out
     assert max(len(ln) for ln in out.splitlines()) <= 80
     # Against nothing: one frame saying so, exit 3.
-    url = "http://127.0.0.1:%d" % free_port()
+    url = "http://127.0.0.1:%d" % itlib.free_port()
     rc, out, err = ctl(ctl_binary, "-u", url, "top", "-n", "1")
     assert rc == 3, (rc, out, err)
     assert "llmproxyd is unreachable at " + url in out, out
@@ -349,7 +341,7 @@ def test_top_in_tmux_no_color_and_unreachable(ctl_binary, start_daemon,
                                               tmux):
     """Against nothing, top says so and keeps trying; once a daemon comes
     up at that address it shows it.  NO_COLOR: no colour at all."""
-    port = free_port()
+    port = itlib.free_port()
     url = "http://127.0.0.1:%d" % port
     tmux.start([ctl_binary, "-u", url, "top"], env=[("NO_COLOR", "1")])
     wait_until(lambda: "failed attempts)" in tmux.screen(), 10 * SLOW,

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import urllib.parse
@@ -117,12 +116,6 @@ def test_dashboard_shape():
 
 # --- a real Prometheus -------------------------------------------------------
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Prometheus:
     """Prometheus on a loopback port with a scratch data directory."""
 
@@ -140,7 +133,7 @@ class Prometheus:
                 self.stop()
 
     def _start(self, config, datadir):
-        self.port = _free_port()
+        self.port = itlib.free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         # Nothing that would reach out: no remote write or service
         # discovery in the config; the web UI and API on loopback only.

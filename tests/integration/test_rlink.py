@@ -334,7 +334,7 @@ def test_server_restart(redis_server, drive):
 
 
 def test_no_server(drive):
-    port = redislib.free_port()
+    port = itlib.free_port()
     d = drive("redis://127.0.0.1:%d/0" % port)
     m = d.wait(r"^down (.*)$")
     assert "refused" in m.group(1), m.group(1)

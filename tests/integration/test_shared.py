@@ -6,7 +6,6 @@ together; each daemon's requests carry an x-mock-id prefix naming it."""
 
 import asyncio
 import json
-import signal
 
 import httpx
 

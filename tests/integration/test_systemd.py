@@ -79,21 +79,13 @@ class NotifySocket:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def _is(line):
     return lambda m: line in m.split("\n")
 
 
 def test_notify_ready_reload_stop(start_daemon):
     ns = NotifySocket()
-    port = _free_port()
+    port = itlib.free_port()
     connected = []
 
     def try_connect():
@@ -273,7 +265,7 @@ def test_socket_activation_serves_across_a_restart(daemon_binary, mock,
         # `listen` names another port: with sockets passed, it is unused.
         f.write(itlib.render_config(
             [itlib.proxy_provider("oa", mock.url)],
-            listen=["127.0.0.1:%d" % _free_port()]))
+            listen=["127.0.0.1:%d" % itlib.free_port()]))
     env = {itlib.KEY_ENV_BEARER: itlib.CANARY_BEARER}
     procs = []
     try:
