@@ -64,6 +64,7 @@ static struct provider_group *provider_group_find(struct provider *p,
 		    const char *model, size_t len);
 static struct sched_lane *provider_lane(struct provider *p,
 		    const struct admit_ticket *t);
+static void	provider_prepare(struct provider *p, struct admit_ticket *t);
 static void	provider_count_queued(struct admit_ticket *t, int delta);
 static void	provider_give_back(struct provider *p,
 		    struct admit_ticket *t, int64_t unused_tokens,
@@ -337,15 +338,12 @@ provider_unref(struct provider *p)
 }
 
 /*
- * Ask for t's admission (at the front for a retry): its decision comes
- * through t->decided, on a later loop turn even when it is known now.
+ * Fill in what p's queue needs of t: its cost, its client's flow and
+ * weight, its priority, its client's row and its model group.
  */
-void
-provider_request(struct provider *p, struct admit_ticket *t)
+static void
+provider_prepare(struct provider *p, struct admit_ticket *t)
 {
-	uint64_t	wait_ms;
-
-	ADMIT_ASSERT(t->state == ADMIT_IDLE && t->slot == 0);
 	t->asked_ms = clock_now_ms();
 	t->qt.tokens = t->tokens;
 	t->qt.admitted = provider_admitted_cb;
@@ -356,6 +354,19 @@ provider_request(struct provider *p, struct admit_ticket *t)
 	t->qt.priority = t->priority;
 	t->row = t->client != NULL ? client_row(t->client, p->m) : NULL;
 	t->group = provider_group_find(p, t->model, t->model_len);
+}
+
+/*
+ * Ask for t's admission (at the front for a retry): its decision comes
+ * through t->decided, on a later loop turn even when it is known now.
+ */
+void
+provider_request(struct provider *p, struct admit_ticket *t)
+{
+	uint64_t	wait_ms;
+
+	ADMIT_ASSERT(t->state == ADMIT_IDLE && t->slot == 0);
+	provider_prepare(p, t);
 	if (p->retired && !t->front) {
 		provider_deliver(p, t, ADMIT_RETIRED);
 		return;
