@@ -115,7 +115,7 @@ config_resolve_token(struct client_config *c, const config_setting_t *g,
     struct config_ctx *cx, char **cause)
 {
 	const config_setting_t	*s;
-	const char		*key, *v;
+	const char		*key;
 	char			*why;
 
 	if (c->token_env != NULL && c->token_file != NULL)
@@ -134,10 +134,9 @@ config_resolve_token(struct client_config *c, const config_setting_t *g,
 	} else {
 		key = "token_env";
 		s = config_member(g, key);
-		if ((v = getenv(c->token_env)) == NULL || *v == '\0')
-			return config_fail(cx, s, key, cause,
-			    "names a variable that is unset or empty");
-		c->token = xstrdup(v);
+		if (config_read_secret_env(c->token_env, s, key, cx,
+		    &c->token, cause) == -1)
+			return -1;
 	}
 	if ((why = (char *)confval_token(c->token)) != NULL)
 		return config_fail(cx, s, key, cause, "gives a token that %s",

@@ -548,7 +548,6 @@ config_resolve_key(struct provider_config *p, const config_setting_t *g,
     struct config_ctx *cx, char **cause)
 {
 	const config_setting_t	*s = config_member(g, "api_key_env");
-	const char		*v;
 
 	if (p->type != PROVIDER_PROXY || p->auth == AUTH_NONE)
 		return 0;
@@ -563,13 +562,27 @@ config_resolve_key(struct provider_config *p, const config_setting_t *g,
 		return config_read_secret_file(p->api_key_file,
 		    config_member(g, "api_key_file"), "api_key_file", cx,
 		    &p->api_key, cause);
-	if ((v = getenv(p->api_key_env)) == NULL || *v == '\0')
-		return config_fail(cx, s, "api_key_env", cause,
+	return config_read_secret_env(p->api_key_env, s, "api_key_env", cx,
+	    &p->api_key, cause);
+}
+
+/*
+ * Read the secret in the environment variable name (the value of key,
+ * set at s) into *out: set, not empty, no control character.
+ */
+int
+config_read_secret_env(const char *name, const config_setting_t *s,
+    const char *key, struct config_ctx *cx, char **out, char **cause)
+{
+	const char	*v;
+
+	if ((v = getenv(name)) == NULL || *v == '\0')
+		return config_fail(cx, s, key, cause,
 		    "names a variable that is unset or empty");
 	if (confval_has_ctl(v, strlen(v)))
-		return config_fail(cx, s, "api_key_env", cause, "names a "
-		    "variable whose value has a control character");
-	p->api_key = xstrdup(v);
+		return config_fail(cx, s, key, cause, "names a variable whose "
+		    "value has a control character");
+	*out = xstrdup(v);
 	return 0;
 }
 

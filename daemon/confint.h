@@ -47,6 +47,9 @@ int	config_check_listen(struct config *cf, const config_setting_t *root,
 int	config_read_secret_file(const char *file, const config_setting_t *s,
 	    const char *key, struct config_ctx *cx, char **out,
 	    char **cause);
+/* Read a secret from the environment variable name (key's value, at s). */
+int	config_read_secret_env(const char *name, const config_setting_t *s,
+	    const char *key, struct config_ctx *cx, char **out, char **cause);
 /* Parse the clients list into cf->clients (confclient.c). */
 int	config_parse_clients(struct config *cf, const config_setting_t *s,
 	    struct config_ctx *cx, char **cause);

@@ -71,9 +71,6 @@ static int
 config_redis_password(struct redis_config *r, const config_setting_t *g,
     struct config_ctx *cx, char **cause)
 {
-	const config_setting_t	*s;
-	const char		*v;
-
 	if (r->password_env != NULL && r->password_file != NULL)
 		return config_fail(cx, config_member(g, "password_file"),
 		    "password_file", cause, "and password_env exclude each "
@@ -84,15 +81,8 @@ config_redis_password(struct redis_config *r, const config_setting_t *g,
 		    &r->password, cause);
 	if (r->password_env == NULL)
 		return 0;
-	s = config_member(g, "password_env");
-	if ((v = getenv(r->password_env)) == NULL || *v == '\0')
-		return config_fail(cx, s, "password_env", cause,
-		    "names a variable that is unset or empty");
-	if (confval_has_ctl(v, strlen(v)))
-		return config_fail(cx, s, "password_env", cause, "names a "
-		    "variable whose value has a control character");
-	r->password = xstrdup(v);
-	return 0;
+	return config_read_secret_env(r->password_env, config_member(g,
+	    "password_env"), "password_env", cx, &r->password, cause);
 }
 
 /* Refuse a shared provider when no redis group says where to share. */
