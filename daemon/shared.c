@@ -60,6 +60,7 @@ static void	shared_ask_settle(struct shared_prov *sp,
 static void	shared_ask_fail(struct shared_ask *ask, const char *why);
 static void	shared_warn_limits(struct shared_prov *sp, const char *note);
 static void	shared_fall_back(struct shared_prov *sp);
+static void	shared_late_cb(evutil_socket_t fd, short what, void *arg);
 
 /* Return the redis group as one string: a reload compares them. */
 static char *
@@ -137,6 +138,7 @@ shared_start(struct event_base *base, const struct redis_config *rc,
 	params.url = &url;
 	params.password = rc->password;
 	params.timeout_ms = (unsigned int)(rc->timeout * 1000);
+	shared.timeout_ms = params.timeout_ms;
 	params.label = "shared limits";
 	shared.link = rlink_new(base, &params, &(const struct rlink_cbs){
 	    shared_up_cb, shared_down_cb, shared_message_cb }, NULL);
@@ -155,8 +157,35 @@ shared_start(struct event_base *base, const struct redis_config *rc,
 void
 shared_stop(void)
 {
+	struct shared_prov	*sp;
+	struct shared_args	*a;
+	struct event		*late;
+	struct timeval		 tv;
+
 	if (shared.link == NULL)
 		return;
+	if (shared.up) {
+		a = xcalloc(1, sizeof *a);
+		TAILQ_FOREACH(sp, &shared.provs, entry) {
+			shared_args_begin(a, sp, NULL, "leave", SHARED_BOTH);
+			a->v[a->n++] = "all";
+			shared_call(a, shared_done_cb, SHARED_OP(SHARED_LEAVE));
+		}
+		free(a);
+		/*
+		 * The last requests' releases and these leaves are out: let
+		 * them land (for at most a call's timeout), or every other
+		 * daemon would wait a whole lease for this one's slots.
+		 */
+		shared.stopping = 1;
+		late = evtimer_new(shared.base, shared_late_cb, NULL);
+		tv = clock_tv_ms(shared.timeout_ms);
+		if (late != NULL && shared.pending > 0 &&
+		    evtimer_add(late, &tv) == 0)
+			event_base_loop(shared.base, 0);
+		if (late != NULL)
+			event_free(late);
+	}
 	rlink_free(shared.link);
 	shared.link = NULL;
 	event_free(shared.tick);
@@ -165,6 +194,15 @@ shared_stop(void)
 	free(shared.signature);
 	free(shared.prefix);
 	shared.up = 0;
+}
+
+/* Timer: the calls out at exit took their timeout: exit without them. */
+static void
+shared_late_cb(evutil_socket_t fd, short what, void *arg)
+{
+	log_warnx("shared limits: %zu call(s) unanswered at exit; their "
+	    "leases expire by themselves", shared.pending);
+	event_base_loopbreak(shared.base);
 }
 
 /* Return provider p's share of the link, or NULL with no link. */

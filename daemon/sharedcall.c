@@ -40,6 +40,8 @@ static void	shared_args_scope(struct shared_args *a,
 static void	shared_args_limits(struct shared_args *a,
 		    const struct provider_config *pc,
 		    const struct model_config *mc);
+static void	shared_call_cb(void *arg, const struct redisReply *r,
+		    const char *why);
 static void	shared_renew(struct shared_prov *sp,
 		    struct provider_group *g);
 static struct shared_prov *shared_find(const char *name);
@@ -139,12 +141,42 @@ shared_args_lease(struct shared_args *a, uint64_t slot)
 	return s;
 }
 
-/* Run the script with a. */
+/* A call out: its callback, counted in shared.pending until it runs. */
+struct shared_pending {
+	rlink_reply_cb	*cb;
+	void		*arg;
+};
+
+/* Run the script with a; count the call until its answer comes. */
 void
 shared_call(struct shared_args *a, rlink_reply_cb *cb, void *arg)
 {
-	rlink_eval(shared.link, shared.script, a->nkeys, a->n, a->v, NULL, cb,
-	    arg);
+	struct shared_pending	*w;
+
+	w = xmalloc(sizeof *w);
+	w->cb = cb;
+	w->arg = arg;
+	shared.pending++;
+	rlink_eval(shared.link, shared.script, a->nkeys, a->n, a->v, NULL,
+	    shared_call_cb, w);
+}
+
+/*
+ * rlink: a call ended: run its callback; the last one ended while the
+ * daemon exits lets the exit go on (shared_stop()).
+ */
+static void
+shared_call_cb(void *arg, const struct redisReply *r, const char *why)
+{
+	struct shared_pending	*w = arg;
+	rlink_reply_cb		*cb = w->cb;
+	void			*cbarg = w->arg;
+
+	free(w);
+	shared.pending--;
+	cb(cbarg, r, why);
+	if (shared.stopping && shared.pending == 0)
+		event_base_loopbreak(shared.base);
 }
 
 /* Release slot (of group g, or none): tokens back, the request too. */

@@ -95,6 +95,9 @@ struct shared_state {
 	struct event		*tick;		/* renewals and heartbeats */
 	uint64_t		 beat_ms;	/* the last heartbeat */
 	int			 up;
+	unsigned int		 timeout_ms;	/* per call */
+	size_t			 pending;	/* calls not answered yet */
+	int			 stopping;	/* the exit waits for them */
 	TAILQ_HEAD(, shared_prov) provs;
 };
 /* The daemon's one link and its shared providers (shared.c's). */

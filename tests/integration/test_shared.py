@@ -273,3 +273,42 @@ def test_different_limits_warned(start_daemon, mock, redis_server):
     # A provider that is not shared says so.
     c = start_daemon([itlib.proxy_provider("oa", mock.url)])
     assert _backend(c) == {"kind": "local"}
+
+
+def test_stopped_daemon_gives_slots_back(start_daemon, mock, redis_server):
+    """A daemon stopped (SIGTERM) while holding every slot: its streams
+    end at shutdown_timeout, and their leases go back to Redis before it
+    exits, so the other daemon is admitted at once, not a lease (30 s)
+    later."""
+    a, b = _start(start_daemon, mock, redis_server, 2, max_concurrent=2)
+    mock.reset()
+    import threading
+
+    def hold(i):
+        try:
+            itlib.request(a.port, "POST", CHAT,
+                          body=json.dumps(_body()).encode(),
+                          headers=[("x-mock-id", "held-%d" % i),
+                                   ("x-mock-delay-ms", "60000")],
+                          timeout=30 * SLOW)
+        except Exception:
+            pass            # cut by the shutdown
+
+    ths = [threading.Thread(target=hold, args=(i,), daemon=True)
+           for i in range(2)]
+    for t in ths:
+        t.start()
+    itlib.wait_until(lambda: len(mock.find("held-0") + mock.find("held-1"))
+                     == 2, 10 * SLOW, "a's two requests at the mock")
+    a.stop()
+    t0 = itlib.now()
+    r = itlib.request(b.port, "POST", CHAT, body=json.dumps(_body()).encode(),
+                      headers=[("x-mock-id", "after")], timeout=40 * SLOW)
+    waited = itlib.now() - t0
+    MEASURED["shared: admitted after the other daemon's SIGTERM (s)"] = \
+        waited
+    assert r.status == 200
+    assert waited < 3.0 * SLOW, waited
+    assert "unanswered at exit" not in a.stderr()
+    for t in ths:
+        t.join(10)
