@@ -61,6 +61,8 @@ static void	shared_ask_fail(struct shared_ask *ask, const char *why);
 static void	shared_warn_limits(struct shared_prov *sp, const char *note);
 static void	shared_fall_back(struct shared_prov *sp);
 static void	shared_late_cb(evutil_socket_t fd, short what, void *arg);
+static void	shared_drain(void);
+static void	shared_leave(struct shared_prov *sp);
 
 /* Return the redis group as one string: a reload compares them. */
 static char *
@@ -158,33 +160,13 @@ void
 shared_stop(void)
 {
 	struct shared_prov	*sp;
-	struct shared_args	*a;
-	struct event		*late;
-	struct timeval		 tv;
 
 	if (shared.link == NULL)
 		return;
 	if (shared.up) {
-		a = xcalloc(1, sizeof *a);
-		TAILQ_FOREACH(sp, &shared.provs, entry) {
-			shared_args_begin(a, sp, NULL, "leave", SHARED_BOTH);
-			a->v[a->n++] = "all";
-			shared_call(a, shared_done_cb, SHARED_OP(SHARED_LEAVE));
-		}
-		free(a);
-		/*
-		 * The last requests' releases and these leaves are out: let
-		 * them land (for at most a call's timeout), or every other
-		 * daemon would wait a whole lease for this one's slots.
-		 */
-		shared.stopping = 1;
-		late = evtimer_new(shared.base, shared_late_cb, NULL);
-		tv = clock_tv_ms(shared.timeout_ms);
-		if (late != NULL && shared.pending > 0 &&
-		    evtimer_add(late, &tv) == 0)
-			event_base_loop(shared.base, 0);
-		if (late != NULL)
-			event_free(late);
+		TAILQ_FOREACH(sp, &shared.provs, entry)
+			shared_leave(sp);
+		shared_drain();
 	}
 	rlink_free(shared.link);
 	shared.link = NULL;
@@ -194,6 +176,26 @@ shared_stop(void)
 	free(shared.signature);
 	free(shared.prefix);
 	shared.up = 0;
+}
+
+/*
+ * The last requests' releases and the leaves are out: let them land (for
+ * at most a call's timeout), or every other daemon would wait a whole
+ * lease for this one's slots.
+ */
+static void
+shared_drain(void)
+{
+	struct event	*late;
+	struct timeval	 tv;
+
+	shared.stopping = 1;
+	late = evtimer_new(shared.base, shared_late_cb, NULL);
+	tv = clock_tv_ms(shared.timeout_ms);
+	if (late != NULL && shared.pending > 0 && evtimer_add(late, &tv) == 0)
+		event_base_loop(shared.base, 0);
+	if (late != NULL)
+		event_free(late);
 }
 
 /* Timer: the calls out at exit took their timeout: exit without them. */
@@ -388,11 +390,18 @@ shared_prov_pump(struct shared_prov *sp)
 void
 shared_prov_idle(struct shared_prov *sp)
 {
-	struct shared_args	*a;
-
 	if (!sp->in_line || sp->ask != NULL || !shared.up)
 		return;
 	sp->in_line = 0;
+	shared_leave(sp);
+}
+
+/* Take this daemon out of every line of sp's provider. */
+static void
+shared_leave(struct shared_prov *sp)
+{
+	struct shared_args	*a;
+
 	a = xcalloc(1, sizeof *a);
 	shared_args_begin(a, sp, NULL, "leave", SHARED_BOTH);
 	a->v[a->n++] = "all";

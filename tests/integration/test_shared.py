@@ -6,6 +6,7 @@ together; each daemon's requests carry an x-mock-id prefix naming it."""
 
 import asyncio
 import json
+import threading
 
 import httpx
 
@@ -55,6 +56,30 @@ async def _fire(port, n, prefix, delay_ms, extra=()):
             h.update(dict(extra))
             return await cl.post(CHAT, json=_body(), headers=h)
         return await asyncio.gather(*(one(i) for i in range(n)))
+
+
+def _hold_slots(d, mock, n):
+    """Start n requests on d that the mock holds for a minute, and return
+    once all are at the mock: d holds n slots.  Their threads end when
+    the requests do (cut, or d gone)."""
+    def one(i):
+        try:
+            itlib.request(d.port, "POST", CHAT,
+                          body=json.dumps(_body()).encode(),
+                          headers=[("x-mock-id", "held-%d" % i),
+                                   ("x-mock-delay-ms", "60000")],
+                          timeout=30 * SLOW)
+        except Exception:
+            pass            # cut by the daemon's end
+
+    ths = [threading.Thread(target=one, args=(i,), daemon=True)
+           for i in range(n)]
+    for t in ths:
+        t.start()
+    itlib.wait_until(lambda: sum(len(mock.find("held-%d" % i))
+                                 for i in range(n)) == n, 10 * SLOW,
+                     "%d held requests at the mock" % n)
+    return ths
 
 
 def _fire_all(ds, n, delay_ms):
@@ -134,18 +159,7 @@ def test_killed_daemon_gives_slots_back(start_daemon, mock, redis_server):
     a, b = _start(start_daemon, mock, redis_server, 2, lease=lease,
                   max_concurrent=2)
     mock.reset()
-
-    async def hold():
-        try:
-            await _fire(a.port, 2, "held", 60000)
-        except httpx.HTTPError:
-            pass
-
-    import threading
-    th = threading.Thread(target=lambda: asyncio.run(hold()), daemon=True)
-    th.start()
-    itlib.wait_until(lambda: len(mock.find("held-0") + mock.find("held-1"))
-                     == 2, 10 * SLOW, "a's two requests at the mock")
+    ths = _hold_slots(a, mock, 2)
     a.kill(on_purpose=True)
     t0 = itlib.now()
     r = itlib.request(b.port, "POST", CHAT, body=json.dumps(_body()).encode(),
@@ -155,7 +169,8 @@ def test_killed_daemon_gives_slots_back(start_daemon, mock, redis_server):
     MEASURED["shared lease 3 s: admitted after a SIGKILL (s)"] = waited
     assert r.status == 200
     assert waited <= lease + 1.5 * SLOW, waited
-    th.join(5)
+    for t in ths:
+        t.join(10)
 
 
 def test_redis_away_and_back(start_daemon, mock, redis_server):
@@ -165,7 +180,6 @@ def test_redis_away_and_back(start_daemon, mock, redis_server):
     /metrics say so; Redis back: shared again."""
     ds = _start(start_daemon, mock, redis_server, 2, max_concurrent=4)
     mock.reset()
-    import threading
     results = []
     th = threading.Thread(
         target=lambda: results.append(_fire_all(ds, 30, 200)), daemon=True)
@@ -282,24 +296,7 @@ def test_stopped_daemon_gives_slots_back(start_daemon, mock, redis_server):
     later."""
     a, b = _start(start_daemon, mock, redis_server, 2, max_concurrent=2)
     mock.reset()
-    import threading
-
-    def hold(i):
-        try:
-            itlib.request(a.port, "POST", CHAT,
-                          body=json.dumps(_body()).encode(),
-                          headers=[("x-mock-id", "held-%d" % i),
-                                   ("x-mock-delay-ms", "60000")],
-                          timeout=30 * SLOW)
-        except Exception:
-            pass            # cut by the shutdown
-
-    ths = [threading.Thread(target=hold, args=(i,), daemon=True)
-           for i in range(2)]
-    for t in ths:
-        t.start()
-    itlib.wait_until(lambda: len(mock.find("held-0") + mock.find("held-1"))
-                     == 2, 10 * SLOW, "a's two requests at the mock")
+    ths = _hold_slots(a, mock, 2)
     a.stop()
     t0 = itlib.now()
     r = itlib.request(b.port, "POST", CHAT, body=json.dumps(_body()).encode(),
